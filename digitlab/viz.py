@@ -1,0 +1,97 @@
+"""Plotly figures for the app. Pure functions: arrays in, ``go.Figure`` out."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+INK = "gray_r"  # digits drawn dark on light, like ink on paper
+FONT = dict(family="sans-serif", size=13)
+
+
+def _layout(fig: go.Figure, title: str, height: int, **kw) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, x=0, xanchor="left", font=dict(size=15)),
+        height=height,
+        margin=dict(l=8, r=8, t=40, b=8),
+        font=FONT,
+        **kw,
+    )
+    return fig
+
+
+def mosaic(images: np.ndarray, cols: int, gap: int = 2, band: int = 0, fill: float = 0) -> np.ndarray:
+    """(n, h, w) -> one array with the images in a grid of ``cols`` columns, ``gap``
+    pixels between cells and a ``band`` of empty rows above each image (for a caption)."""
+    n, h, w = images.shape
+    rows = max(1, -(-n // cols))
+    ch, cw = band + h + gap, w + gap
+    out = np.full((rows * ch - gap, cols * cw - gap), fill, dtype=np.float32)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        out[r * ch + band : r * ch + band + h, c * cw : c * cw + w] = images[i]
+    return out
+
+
+def digit_grid(
+    images: np.ndarray,
+    labels=None,
+    *,
+    preds=None,
+    cols: int = 10,
+    title: str = "Digits",
+    captions=None,
+    width_hint: int = 560,
+) -> go.Figure:
+    """A grid of digits (n, h, w); each cell captioned above with its label (and
+    ``label→prediction`` in red where they differ). ``captions`` overrides the text.
+    ``width_hint`` (px) only sets the figure height so the cells are not letterboxed."""
+    images = np.asarray(images, dtype=np.float32)
+    n, h, w = images.shape
+    cols = max(1, min(cols, n)) if n else cols
+    rows = max(1, -(-n // cols))
+    has_text = captions is not None or labels is not None
+    band, gap = (11 if has_text else 0), 4
+    big = mosaic(images, cols, gap=gap, band=band, fill=np.nan)
+    zmax = 255.0 if n and np.nanmax(images) > 1.5 else 1.0
+    fig = go.Figure(go.Heatmap(z=big, colorscale=INK, showscale=False, zmin=0, zmax=zmax, hoverinfo="skip"))
+    for i in range(n if has_text else 0):
+        r, c = divmod(i, cols)
+        if captions is not None:
+            text, color = str(captions[i]), "#1f4e9c"
+        else:
+            text, color = str(int(labels[i])), "#1f4e9c"
+            if preds is not None and int(preds[i]) != int(labels[i]):
+                text, color = f"{int(labels[i])}→{int(preds[i])}", "#c62828"
+        fig.add_annotation(x=c * (w + gap) + (w - 1) / 2, y=r * (band + h + gap) + band / 2 - 1, text=text,
+                           showarrow=False, font=dict(size=11, color=color))
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
+    scale = width_hint / (cols * (w + gap))
+    return _layout(fig, title, height=int(50 + rows * (band + h + gap) * scale), plot_bgcolor="rgba(0,0,0,0)")
+
+
+def class_balance(counts, title: str = "Class balance") -> go.Figure:
+    """Bar chart of images per digit."""
+    counts = list(counts)
+    total = max(1, sum(counts))
+    fig = go.Figure(
+        go.Bar(
+            x=[str(d) for d in range(len(counts))],
+            y=counts,
+            text=[f"{c}<br>{100 * c / total:.1f}%" for c in counts],
+            textposition="outside",
+            marker_color="#3b6fb6",
+            hovertemplate="digit %{x}: %{y} images<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="digit (label)", type="category")
+    fig.update_yaxes(title_text="images", range=[0, max(counts + [1]) * 1.25])
+    return _layout(fig, title, height=340)
+
+
+def mean_digits(images: np.ndarray, labels: np.ndarray, title: str = "The average digit of each class") -> go.Figure:
+    """The pixel-wise mean image of each class 0..9 in one row."""
+    means = np.stack([
+        images[labels == d].mean(axis=0) if np.any(labels == d) else np.zeros((28, 28)) for d in range(10)
+    ])
+    return digit_grid(means, np.arange(10), cols=5, title=title, width_hint=420)

@@ -1,0 +1,23 @@
+"""Test-wide settings: no network, no default-model training, a private model store."""
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+os.environ["DIGITLAB_OFFLINE"] = "1"
+os.environ["DIGITLAB_NO_DEFAULTS"] = "1"
+os.environ.setdefault("DIGITLAB_HOME", tempfile.mkdtemp(prefix="digitlab-test-home-"))
+os.environ["KERAS_HOME"] = tempfile.mkdtemp(prefix="digitlab-test-keras-")  # never a real MNIST cache
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The official MNIST test set (IDX) in ../shared/data."""
+    if not (SHARED_DATA / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip("../shared/data is not beside this checkout")
+    return SHARED_DATA
