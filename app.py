@@ -1,10 +1,15 @@
-"""DigitLab: `streamlit run app.py`. Only a router (pages live in pages/)."""
+"""DigitLab: `streamlit run app.py`. Only a router (pages live in pages/) and the language choice."""
 import streamlit as st
+
+from digitlab.texts import LANGS, text
 
 st.set_page_config(page_title="DigitLab", page_icon=":material/draw:", layout="wide")
 
-pages = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
+lang = st.sidebar.selectbox(text("en", "sidebar.language"), list(LANGS), format_func=LANGS.get, key="lang")
+PAGES = [  # (file, text key, icon)
+    ("pages/home.py", "nav.home", ":material/home:"),
+    ("pages/data.py", "nav.data", ":material/dataset:"),
+    ("pages/learn.py", "nav.learn", ":material/school:"),
 ]
+pages = [st.Page(f, title=text(lang, k), icon=i, default=(n == 0)) for n, (f, k, i) in enumerate(PAGES)]
 st.navigation(pages).run()

@@ -70,7 +70,7 @@ def digit_grid(
     return _layout(fig, title, height=int(50 + rows * (band + h + gap) * scale), plot_bgcolor="rgba(0,0,0,0)")
 
 
-def class_balance(counts, title: str = "Class balance") -> go.Figure:
+def class_balance(counts, title: str = "Class balance", x_title: str = "digit (label)", y_title: str = "images") -> go.Figure:
     """Bar chart of images per digit."""
     counts = list(counts)
     total = max(1, sum(counts))
@@ -84,8 +84,8 @@ def class_balance(counts, title: str = "Class balance") -> go.Figure:
             hovertemplate="digit %{x}: %{y} images<extra></extra>",
         )
     )
-    fig.update_xaxes(title_text="digit (label)", type="category")
-    fig.update_yaxes(title_text="images", range=[0, max(counts + [1]) * 1.25])
+    fig.update_xaxes(title_text=x_title, type="category")
+    fig.update_yaxes(title_text=y_title, range=[0, max(counts + [1]) * 1.25])
     return _layout(fig, title, height=340)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from digitlab import data
+from digitlab import data, texts
 
 
 def _leave_legacy_pages_mode() -> None:
@@ -38,3 +38,12 @@ def current_dataset() -> data.Dataset:
 
 def use_dataset(ds: data.Dataset) -> None:
     st.session_state["dataset"] = ds
+
+
+def lang() -> str:
+    return st.session_state.get("lang", "en")
+
+
+def t(key: str, **fields) -> str:
+    """The text ``key`` in the language chosen in the sidebar."""
+    return texts.text(lang(), key, **fields)

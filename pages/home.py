@@ -1,14 +1,9 @@
 import streamlit as st
 
-from pages.common import current_dataset
+from pages.common import current_dataset, t
 
-st.title("DigitLab")
-st.markdown(
-    "A lab for **understanding and implementing neural networks from scratch** on handwritten "
-    "digits. It grows out of the Spanish tutorial *Comprender e implementar redes neuronales "
-    "desde cero*: a NumPy network for 0 vs 1, a scikit-learn MLP and a Keras CNN on the Kaggle "
-    "*Digit Recognizer* data — done right, with the reasons shown."
-)
+st.title(t("home.title"))
+st.markdown(t("home.intro"))
 ds = current_dataset()
-st.info(f"Dataset in use: **{ds.name}** — {len(ds):,} images. Explore it on the Data page.")
-st.page_link("pages/data.py", label="Explore the data", icon=":material/dataset:")
+st.info(t("home.dataset", name=ds.name, n=len(ds)))
+st.page_link("pages/data.py", label=t("home.go_data"), icon=":material/dataset:")

@@ -1,0 +1,22 @@
+"""The app's words, one module per language (``en.py`` + ``en_learn.py``, ``es.py`` + ``es_learn.py``), each a flat dict
+``T`` of key -> text. Keys are dotted by page (``data.title``, ``learn.neuron.body``).
+Texts may hold ``{name}`` fields filled by :func:`text`. English is the default and
+the fallback for a key a translation lacks (a test keeps both complete)."""
+from __future__ import annotations
+
+from . import en, en_learn, es, es_learn
+
+LANGS = {"en": "English", "es": "Español"}
+_TABLES = {"en": {**en.T, **en_learn.T}, "es": {**es.T, **es_learn.T}}
+
+
+def text(lang: str, key: str, **fields) -> str:
+    table = _TABLES.get(lang, _TABLES["en"])
+    s = table.get(key, _TABLES["en"].get(key))
+    if s is None:
+        raise KeyError(f"no text for {key!r}")
+    return s.format(**fields) if fields else s
+
+
+def keys(lang: str) -> set[str]:
+    return set(_TABLES[lang])

@@ -1,0 +1,1 @@
+T = {"learn.title": "Learn"}
