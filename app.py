@@ -9,7 +9,16 @@ lang = st.sidebar.selectbox(text("en", "sidebar.language"), list(LANGS), format_
 PAGES = [  # (file, text key, icon)
     ("pages/home.py", "nav.home", ":material/home:"),
     ("pages/data.py", "nav.data", ":material/dataset:"),
+    ("pages/train.py", "nav.train", ":material/model_training:"),
     ("pages/learn.py", "nav.learn", ":material/school:"),
 ]
 pages = [st.Page(f, title=text(lang, k), icon=i, default=(n == 0)) for n, (f, k, i) in enumerate(PAGES)]
-st.navigation(pages).run()
+page = st.navigation(pages)
+try:
+    page.run()
+except Exception as e:  # last line of defence: a reason on the page, the traceback in the server log
+    import sys
+    import traceback
+
+    traceback.print_exc(file=sys.stderr)
+    st.error(text(lang, "common.error", msg=f"{type(e).__name__}: {e}"))

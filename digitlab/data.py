@@ -161,6 +161,44 @@ def load_sample() -> Dataset:
     return Dataset(x, y, "MNIST sample (10k)", "bundled sample: data/mnist_sample.npz")
 
 
+def load_npz(path) -> Dataset:
+    """A dataset saved by :func:`save_npz` (``images`` uint8 (n,28,28), optional ``labels``)."""
+    p = Path(path)
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            x = z["images"]
+            y = z["labels"].astype(np.int64) if "labels" in z.files else None
+            name = str(z["name"]) if "name" in z.files else p.stem
+    except (OSError, ValueError, KeyError, EOFError) as e:
+        raise DataError(f"{p.name}: not a DigitLab dataset file ({e})") from None
+    if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28):
+        raise DataError(f"{p.name}: images must be (n, 28, 28) uint8, got {x.shape} {x.dtype}")
+    _freeze(x, y)
+    return Dataset(x, y, name, f"saved dataset: {p.name}")
+
+
+def save_npz(ds: Dataset, path) -> Path:
+    """Save ``ds`` compressed (atomic: temporary file, then rename)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".part")
+    arrays = {"images": ds.images, "name": np.array(ds.name)}
+    if ds.labels is not None:
+        arrays["labels"] = ds.labels.astype(np.uint8)
+    with open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    os.replace(tmp, p)
+    return p
+
+
+def fingerprint(ds: Dataset) -> str:
+    """A short content hash (images and labels)."""
+    h = hashlib.sha1(ds.images.tobytes())
+    if ds.labels is not None:
+        h.update(ds.labels.astype(np.uint8).tobytes())
+    return h.hexdigest()[:12]
+
+
 # ---------------------------------------------------------------- Kaggle CSV
 
 
@@ -402,11 +440,13 @@ def load(spec: str, *, max_bytes: int = MAX_BYTES) -> Dataset:
         return load_idx(*find_idx_pair(p), max_bytes=max_bytes)
     if not p.exists():
         raise DataError(f"no such file or folder: {spec} (or use 'sample' / 'mnist')")
+    if p.suffix.lower() == ".npz":
+        return load_npz(p)
     if p.name.lower().endswith((".csv", ".csv.gz")) or p.suffix.lower() == ".txt":
         return load_kaggle_csv(p, max_bytes=max_bytes)
     if "idx" in p.name or "ubyte" in p.name:
         return load_idx(p, max_bytes=max_bytes)
-    raise DataError(f"{p.name}: not a .csv or IDX file")
+    raise DataError(f"{p.name}: not a .csv, .npz or IDX file")
 
 
 # ---------------------------------------------------------------- splits and scaling

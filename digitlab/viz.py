@@ -95,3 +95,65 @@ def mean_digits(images: np.ndarray, labels: np.ndarray, title: str = "The averag
         images[labels == d].mean(axis=0) if np.any(labels == d) else np.zeros((28, 28)) for d in range(10)
     ])
     return digit_grid(means, np.arange(10), cols=5, title=title, width_hint=420)
+
+
+# ---------------------------------------------------------------- training curves
+
+COLORS = {"train": "#3b6fb6", "val": "#d9822b", "batch": "rgba(59,111,182,0.30)"}
+
+
+def training_curve(epochs: list[dict], batches: list[dict] | None = None, *, metric: str = "loss",
+                   title: str | None = None, labels: dict | None = None) -> go.Figure:
+    """Loss or accuracy against epochs: per-batch values (thin), per-epoch training and
+    validation (markers). ``epochs``/``batches`` are progress events (dicts)."""
+    L = {"train": "training", "val": "validation", "batch": "training (per batch)", "epoch": "epoch",
+         "loss": "loss (cross-entropy)", "accuracy": "accuracy (%)", **(labels or {})}
+    pct = 100.0 if metric == "accuracy" else 1.0
+    fig = go.Figure()
+    bx = [(b["epoch"] - 1) + b["batch"] / max(1, b["n_batches"]) for b in (batches or []) if b.get(metric) is not None]
+    by = [b[metric] * pct for b in (batches or []) if b.get(metric) is not None]
+    if bx:
+        fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", name=L["batch"], line=dict(color=COLORS["batch"], width=1)))
+    for key, col in (("", "train"), ("val_", "val")):
+        pts = [(e["epoch"], e[key + metric] * pct) for e in epochs if e.get(key + metric) is not None]
+        if pts:
+            x, y = zip(*pts)
+            fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=L[col], line=dict(color=COLORS[col], width=2)))
+    fig.update_xaxes(title_text=L["epoch"], rangemode="tozero")
+    fig.update_yaxes(title_text=L[metric])
+    fig.update_layout(legend=dict(orientation="h", y=-0.25, x=0), uirevision=metric)
+    return _layout(fig, title or L[metric], height=320)
+
+
+def compare_curves(runs: dict[str, dict], *, metric: str = "val_accuracy", title: str = "Runs compared",
+                   x_title: str = "epoch", y_title: str | None = None) -> go.Figure:
+    """Overlay one metric of several stored runs (``curves`` dicts with ``epoch`` and the metric)."""
+    pct = 100.0 if metric.endswith("accuracy") else 1.0
+    fig = go.Figure()
+    for name, c in runs.items():
+        ys = c.get(metric) or []
+        xs = c.get("epoch") or list(range(1, len(ys) + 1))
+        pts = [(x, y * pct) for x, y in zip(xs, ys) if y is not None]
+        if pts:
+            x, y = zip(*pts)
+            fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name))
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title or (f"{metric.replace('_', ' ')} (%)" if pct > 1 else metric.replace("_", " ")))
+    fig.update_layout(legend=dict(orientation="h", y=-0.25, x=0))
+    return _layout(fig, title, height=360)
+
+
+def prob_bars(probs, *, title: str = "Probabilities", x_title: str = "digit", y_title: str = "probability (%)",
+              height: int = 220) -> go.Figure:
+    """Bars of a (10,) probability vector, the top class highlighted."""
+    p = np.asarray(probs, dtype=float).ravel()
+    top = int(np.argmax(p)) if p.size else -1
+    fig = go.Figure(go.Bar(
+        x=[str(i) for i in range(len(p))], y=p * 100,
+        marker_color=["#c62828" if i == top else "#3b6fb6" for i in range(len(p))],
+        text=[f"{v * 100:.0f}" if v >= 0.05 else "" for v in p], textposition="outside",
+        hovertemplate="%{x}: %{y:.1f}%<extra></extra>",
+    ))
+    fig.update_xaxes(title_text=x_title, type="category")
+    fig.update_yaxes(title_text=y_title, range=[0, 115])
+    return _layout(fig, title, height=height)

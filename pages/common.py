@@ -1,6 +1,10 @@
 """Session state shared by the pages (Streamlit-side; the library knows nothing of it)."""
 from __future__ import annotations
 
+import contextlib
+import sys
+import traceback
+
 import streamlit as st
 
 from digitlab import data, texts
@@ -47,3 +51,44 @@ def lang() -> str:
 def t(key: str, **fields) -> str:
     """The text ``key`` in the language chosen in the sidebar."""
     return texts.text(lang(), key, **fields)
+
+
+@contextlib.contextmanager
+def guard():
+    """Show an exception as ``st.error`` with its reason (never a traceback on the page);
+    the traceback goes to the server log. Streamlit's rerun/stop signals pass through."""
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001
+        traceback.print_exc(file=sys.stderr)
+        st.error(t("common.error", msg=f"{type(e).__name__}: {e}"))
+
+
+def worker():
+    """The trainer worker process shared by every session of this server (started on first use)."""
+    from digitlab import training
+
+    return training.get_worker()
+
+
+def stored_models() -> list[dict]:
+    """Metadata of every stored model, newest first (unreadable entries skipped)."""
+    from digitlab import store
+
+    try:
+        return store.list_models()
+    except (OSError, store.StoreError):
+        return []
+
+
+def dataset_spec(ds: data.Dataset) -> str:
+    """A data spec the worker process can load: 'sample', or the dataset saved once
+    (by content hash) under the model store's ``datasets/`` folder."""
+    from digitlab import store
+
+    if ds is sample():
+        return "sample"
+    path = store.home() / "datasets" / f"{data.fingerprint(ds)}.npz"
+    if not path.exists():
+        data.save_npz(ds, path)
+    return str(path)

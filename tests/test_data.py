@@ -217,7 +217,7 @@ def test_load_unknown_source(tmp_path):
     with pytest.raises(data.DataError, match="no such file"):
         data.load(str(tmp_path / "nope.csv"))
     (tmp_path / "x.json").write_text("{}")
-    with pytest.raises(data.DataError, match="not a .csv or IDX"):
+    with pytest.raises(data.DataError, match="not a .csv, .npz or IDX"):
         data.load(str(tmp_path / "x.json"))
 
 
@@ -309,3 +309,16 @@ def test_dataset_validates_itself():
         data.Dataset(np.zeros((2, 28, 28), np.float32), None, "x", "y")
     with pytest.raises(data.DataError):
         data.Dataset(np.zeros((2, 28, 28), np.uint8), np.array([1, 2, 3]), "x", "y")
+
+
+def test_npz_roundtrip_and_fingerprint(tmp_path):
+    x, y = random_digits(9)
+    ds = data.Dataset(x, y, "mine", "test")
+    p = data.save_npz(ds, tmp_path / "d.npz")
+    back = data.load(str(p))
+    assert np.array_equal(back.images, x) and np.array_equal(back.labels, y) and back.name == "mine"
+    assert data.fingerprint(back) == data.fingerprint(ds)
+    assert data.fingerprint(ds.subset(np.arange(8))) != data.fingerprint(ds)
+    (tmp_path / "bad.npz").write_bytes(b"garbage")
+    with pytest.raises(data.DataError, match="not a DigitLab dataset"):
+        data.load(str(tmp_path / "bad.npz"))

@@ -1,0 +1,180 @@
+"""Train page: pick a model kind and preset, set hyperparameters, train live, Stop, compare runs."""
+import time
+
+import numpy as np
+import streamlit as st
+
+from digitlab import models, store, viz
+from pages.common import current_dataset, dataset_spec, guard, sample, stored_models, t, worker
+
+st.title(t("train.title"))
+st.caption(t("train.intro"))
+
+ACTIVE = ("queued", "running")
+CHART_CFG = {"displayModeBar": False}
+
+
+def widget(info: dict, key: str):
+    """One widget for one config field, from its metadata (range/choices/help)."""
+    name, v, help_ = info["name"], info["default"], info.get("help")
+    label = name.replace("_", " ")
+    if "choices" in info:
+        return st.selectbox(label, info["choices"], index=info["choices"].index(v), help=help_, key=key)
+    if info["type"] == "bool":
+        return st.toggle(label, value=bool(v), help=help_, key=key)
+    if info.get("kind") == "layers":
+        return st.text_input(label, ",".join(map(str, v)), help=help_, key=key)
+    lo, hi = info["range"]
+    if info.get("log"):
+        grid = sorted({float(f"{x:.0e}") for x in np.geomspace(lo, hi, 40)} | {float(v)})
+        return st.select_slider(label, grid, value=float(v), format_func=lambda x: f"{x:g}", help=help_, key=key)
+    if info["type"] == "int":
+        return st.number_input(label, int(lo), int(hi), int(v), step=int(info.get("step", 1)), help=help_, key=key)
+    return st.slider(label, float(lo), float(hi), float(v), step=float(info.get("step", 0.01)), help=help_, key=key)
+
+
+# ------------------------------------------------------------------ the form
+
+kinds = list(models.REGISTRY)
+c1, c2 = st.columns([2, 1])
+kind = c1.selectbox(t("train.kind"), kinds, format_func=lambda k: models.REGISTRY[k].label, key="train_kind")
+mk = models.REGISTRY[kind]
+presets = list(mk.presets)
+preset = c2.selectbox(t("train.preset"), presets, index=presets.index(mk.default_preset), help=t("train.preset_help"),
+                      key=f"train_preset_{kind}")
+st.markdown(mk.explanation)
+
+ds = current_dataset()
+with st.form("train_form"):
+    st.markdown(f"**{t('train.settings')}**")
+    defaults = models.config_for(kind, preset)
+    infos = [{**i, "default": getattr(defaults, i["name"])} for i in models.field_info(kind)]
+    values = {}
+    cols = st.columns(3)
+    for n, info in enumerate(infos):
+        with cols[n % 3]:
+            values[info["name"]] = widget(info, key=f"train_f_{kind}_{preset}_{info['name']}")
+    d1, d2, d3 = st.columns([2, 1, 1])
+    opts = ["current", "sample"] if ds.has_labels and ds is not sample() else ["sample"]
+    which = d1.radio(t("train.data"), opts, key="train_data",
+                     format_func=lambda o: t("train.data.current", name=ds.name, n=len(ds)) if o == "current" else t("train.data.sample"))
+    name = d2.text_input(t("train.name"), "", help=t("train.name_help"), key="train_name")
+    seed = d3.number_input(t("train.seed"), 0, 2**31 - 1, 0, key="train_seed")
+    start = st.form_submit_button(t("train.start"), type="primary")
+if not ds.has_labels:
+    st.info(t("train.unlabelled"))
+
+if start:
+    with guard():
+        spec = dataset_spec(ds) if which == "current" else "sample"
+        try:
+            jid = worker().submit(kind, values, data=spec, name=name.strip() or None, seed=int(seed), preset=preset)
+        except (models.ConfigError, store.StoreError) as e:
+            st.error(t("train.bad_config", msg=e))
+        else:
+            st.session_state["train_job"] = jid
+            st.query_params["job"] = jid
+
+# ------------------------------------------------------------------ the job being watched
+
+jid = st.query_params.get("job") or st.session_state.get("train_job")
+
+
+def fmt_pct(v):
+    return "–" if v is None else f"{100 * v:.2f}%"
+
+
+def fmt_secs(s):
+    return "–" if s is None or not np.isfinite(s) else (f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min")
+
+
+def render_job(jid: str):
+    try:
+        s = worker().status(jid)
+    except KeyError:
+        st.info(t("train.job_unknown", job=jid))
+        return
+    label = models.REGISTRY[s["kind"]].label if s["kind"] in models.REGISTRY else s["kind"]
+    state = s["state"]
+    if state == "queued":
+        st.info(t("train.queued", pos=s["position"]))
+    elif state == "running":
+        p = s.get("progress") or {}
+        epochs = (s["config"] or {}).get("epochs") or (s["config"] or {}).get("iterations") or p.get("epochs") or 1
+        if p.get("type") == "batch":
+            frac = ((p["epoch"] - 1) + p["batch"] / max(1, p["n_batches"])) / epochs
+        elif p.get("type") == "epoch":
+            frac = p["epoch"] / max(1, p.get("epochs") or epochs)
+        else:
+            frac = 0.0
+        frac = float(min(max(frac, 0.0), 1.0))
+        elapsed = time.time() - (s.get("started") or time.time())
+        left = elapsed * (1 - frac) / frac if frac > 0.01 else None
+        phase = s.get("phase") or "training"
+        st.progress(frac, text=t("train.phase", kind=label, phase=phase) if phase != "training" else t("train.running", kind=label))
+        last_epoch = s["epochs"][-1] if s["epochs"] else {}
+        m = st.columns(5)
+        m[0].metric(t("train.m.epoch"), f"{p.get('epoch', 0)}/{epochs}")
+        m[1].metric(t("train.m.loss"), "–" if p.get("loss") is None else f"{p['loss']:.4f}")
+        m[2].metric(t("train.m.val_acc"), fmt_pct(last_epoch.get("val_accuracy")))
+        m[3].metric(t("train.m.speed"), f"{p.get('samples_per_s', 0):,.0f}")
+        m[4].metric(t("train.m.left"), fmt_secs(left))
+    elif state == "done":
+        met = s.get("metrics") or {}
+        st.success(t("train.done", model=s["model"], val=fmt_pct(met.get("val_accuracy"))))
+        if met.get("test_accuracy") is not None:
+            st.caption(t("train.done_test", test=fmt_pct(met["test_accuracy"])))
+    elif state == "stopped":
+        st.warning(t("train.stopped_kept", model=s["model"]) if s.get("model") else t("train.stopped_none"))
+    elif state == "error":
+        st.error(t("train.error", msg=s.get("error")))
+    if s["epochs"] or s["batches"]:
+        labels = {"train": t("viz.training"), "val": t("viz.validation"), "batch": t("viz.per_batch"),
+                  "epoch": t("viz.epoch"), "loss": t("viz.loss"), "accuracy": t("viz.accuracy")}
+        g1, g2 = st.columns(2)
+        g1.plotly_chart(viz.training_curve(s["epochs"], s["batches"], metric="loss", title=t("train.loss_title"), labels=labels),
+                        config=CHART_CFG, key=f"train_loss_{jid}")
+        g2.plotly_chart(viz.training_curve(s["epochs"], s["batches"], metric="accuracy", title=t("train.acc_title"), labels=labels),
+                        config=CHART_CFG, key=f"train_acc_{jid}")
+    if state not in ACTIVE and st.session_state.get("train_final") != jid:
+        st.session_state["train_final"] = jid
+        st.rerun(scope="app")  # the job ended: refresh the whole page (Stop button, stored models)
+
+
+live = st.fragment(run_every=0.5)(render_job)
+if jid:
+    with guard():
+        try:
+            active = worker().status(jid)["state"] in ACTIVE
+        except KeyError:
+            active = False
+        if active:
+            st.session_state.pop("train_final", None)
+            if st.button(t("train.stop"), type="secondary", icon=":material/stop:", key="train_stop"):
+                worker().stop(jid)
+            live(jid)
+        else:
+            st.session_state["train_final"] = jid
+            render_job(jid)
+
+# ------------------------------------------------------------------ compare stored runs
+
+st.divider()
+st.subheader(t("train.compare"))
+metas = stored_models()
+if not metas:
+    st.caption(t("train.no_models"))
+else:
+    names = [m["name"] for m in metas]
+    pick = st.multiselect(t("train.compare_pick"), names, default=names[: min(3, len(names))], key="train_compare")
+    metric = st.segmented_control(t("train.compare_metric"), ["val_accuracy", "accuracy", "val_loss", "loss"],
+                                  default="val_accuracy", key="train_compare_metric") or "val_accuracy"
+    runs = {m["name"]: m.get("curves") or {} for m in metas if m["name"] in pick}
+    st.plotly_chart(viz.compare_curves(runs, metric=metric, title=t("train.compare_title", metric=metric.replace("_", " ")),
+                                       x_title=t("viz.epoch")), config=CHART_CFG)
+
+with st.expander(t("train.jobs")):
+    rows = [{"job": j["id"], "model kind": j["kind"], "state": j["state"], "model": j.get("model") or "",
+             "val acc": fmt_pct((j.get("metrics") or {}).get("val_accuracy"))} for j in worker().jobs()]
+    if rows:
+        st.dataframe(rows, hide_index=True)
