@@ -10,6 +10,7 @@ PAGES = [  # (file, text key, icon)
     ("pages/home.py", "nav.home", ":material/home:"),
     ("pages/data.py", "nav.data", ":material/dataset:"),
     ("pages/train.py", "nav.train", ":material/model_training:"),
+    ("pages/inspect.py", "nav.inspect", ":material/biotech:"),
     ("pages/learn.py", "nav.learn", ":material/school:"),
 ]
 pages = [st.Page(f, title=text(lang, k), icon=i, default=(n == 0)) for n, (f, k, i) in enumerate(PAGES)]

@@ -157,3 +157,88 @@ def prob_bars(probs, *, title: str = "Probabilities", x_title: str = "digit", y_
     fig.update_xaxes(title_text=x_title, type="category")
     fig.update_yaxes(title_text=y_title, range=[0, 115])
     return _layout(fig, title, height=height)
+
+
+# ---------------------------------------------------------------- looking inside a model
+
+
+def weight_grid(images: np.ndarray, *, cols: int = 8, title: str = "Weights", captions=None,
+                width_hint: int = 560) -> go.Figure:
+    """Kernels or weight images on a diverging scale (red positive, blue negative, white 0),
+    each image scaled by its own largest magnitude."""
+    w = np.asarray(images, np.float32)
+    n, h, ww = w.shape
+    cols = max(1, min(cols, n))
+    rows = -(-n // cols)
+    s = np.abs(w).reshape(n, -1).max(1)[:, None, None]
+    w = w / np.where(s > 0, s, 1)
+    gap = max(1, h // 8)
+    big = mosaic(w, cols, gap=gap, fill=np.nan)
+    fig = go.Figure(go.Heatmap(z=big, colorscale="RdBu_r", zmin=-1, zmax=1, showscale=False, hoverinfo="skip"))
+    if captions is not None:
+        for i, c in enumerate(captions[:n]):
+            r, k = divmod(i, cols)
+            fig.add_annotation(x=k * (ww + gap) + (ww - 1) / 2, y=r * (h + gap) - 0.5, text=str(c), showarrow=False,
+                               yanchor="bottom", font=dict(size=9, color="#555"))
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
+    scale = width_hint / (cols * (ww + gap))
+    return _layout(fig, title, height=int(60 + rows * (h + gap) * scale), plot_bgcolor="rgba(0,0,0,0)")
+
+
+def feature_maps(maps: np.ndarray, *, cols: int = 8, title: str = "Feature maps", width_hint: int = 560) -> go.Figure:
+    """(c, h, w) maps in [0, 1] as a grid (bright = strong response)."""
+    m = np.asarray(maps, np.float32)
+    c, h, w = m.shape
+    cols = max(1, min(cols, c))
+    rows = -(-c // cols)
+    gap = max(1, h // 10)
+    big = mosaic(m, cols, gap=gap, fill=np.nan)
+    fig = go.Figure(go.Heatmap(z=big, colorscale="Viridis", zmin=0, zmax=1, showscale=False, hoverinfo="skip"))
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
+    scale = width_hint / (cols * (w + gap))
+    return _layout(fig, title, height=int(60 + rows * (h + gap) * scale), plot_bgcolor="rgba(0,0,0,0)")
+
+
+def vector_bars(v: np.ndarray, *, title: str = "Activations", x_title: str = "unit", y_title: str = "activation") -> go.Figure:
+    """One layer's activation vector as bars."""
+    v = np.asarray(v, float).ravel()
+    fig = go.Figure(go.Bar(x=np.arange(len(v)), y=v, marker_color="#3b6fb6",
+                           hovertemplate="unit %{x}: %{y:.3f}<extra></extra>"))
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title)
+    return _layout(fig, title, height=240)
+
+
+def confusion_matrix(cm: np.ndarray, *, title: str = "Confusion matrix", x_title: str = "predicted digit",
+                     y_title: str = "true digit", selected: tuple[int, int] | None = None) -> go.Figure:
+    """Counts as coloured squares (a scatter, so a click selects a cell); the diagonal is right."""
+    k = cm.shape[0]
+    t_, p_ = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+    t_, p_, c = t_.ravel(), p_.ravel(), cm.ravel()
+    off = np.where(t_ != p_, c, 0)
+    frac = off / max(1, off.max())
+    colors = [("#2e7d32" if a == b else f"rgba(198,40,40,{0.08 + 0.92 * f:.3f})") if n else "#f4f4f4"
+              for a, b, n, f in zip(t_, p_, c, frac)]
+    fig = go.Figure(go.Scatter(
+        x=p_, y=t_, mode="markers+text", text=[str(n) if n else "" for n in c],
+        marker=dict(symbol="square", size=30, color=colors, line=dict(width=[3 if selected == (a, b) else 0
+                    for a, b in zip(t_, p_)], color="#111")),
+        textfont=dict(color=["white" if (a == b and n) or f > 0.5 else "#333" for a, b, n, f in zip(t_, p_, c, frac)], size=11),
+        customdata=np.stack([t_, p_], 1), hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
+    ))
+    fig.update_xaxes(title_text=x_title, tickmode="array", tickvals=list(range(k)), range=[-0.6, k - 0.4], side="top")
+    fig.update_yaxes(title_text=y_title, tickmode="array", tickvals=list(range(k)), range=[k - 0.4, -0.6])
+    fig.update_layout(dragmode=False, clickmode="event+select", showlegend=False)
+    _layout(fig, title, height=480, plot_bgcolor="white")
+    fig.update_layout(margin=dict(l=8, r=8, t=90, b=8))  # room for the title above the top axis
+    return fig
+
+
+def curves_from_meta(curves: dict) -> list[dict]:
+    """A stored run's ``curves`` (lists per key) -> epoch events for :func:`training_curve`."""
+    n = len(curves.get("loss") or [])
+    ep = curves.get("epoch") or list(range(1, n + 1))
+    return [{"epoch": ep[i], **{k: (curves.get(k) or [None] * n)[i] if i < len(curves.get(k) or []) else None
+             for k in ("loss", "accuracy", "val_loss", "val_accuracy")}} for i in range(n)]

@@ -1,0 +1,117 @@
+"""Looking inside a stored model: weights, per-layer activations, confusion, mistakes.
+
+Works on :class:`digitlab.store.StoredModel` (any kind) through its predictor, with
+NumPy only. Pure functions; the Inspect page renders what they return.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import data
+
+
+@dataclass
+class Weights:
+    """First-layer weights as pictures: ``kind`` "conv" -> (F, kh, kw) kernels (first
+    input channel); "dense" -> (units, 28, 28), one image per hidden unit."""
+
+    kind: str
+    images: np.ndarray
+
+
+def first_layer_weights(model) -> Weights | None:
+    """The first layer that looks at pixels, as pictures (None when there is none)."""
+    pred = model.predictor
+    net = getattr(pred, "net", None)
+    if net is not None:
+        for layer in net.layers:
+            W = getattr(layer, "params", {}).get("W")
+            if W is None:
+                continue
+            if W.ndim == 4:  # (kh, kw, C, F) HWIO
+                return Weights("conv", np.moveaxis(W[:, :, 0, :], -1, 0))
+            if W.ndim == 2 and W.shape[0] == 784:  # (784, units)
+                return Weights("dense", W.T.reshape(-1, 28, 28))
+            return None
+    if hasattr(pred, "W"):  # scikit-learn coefficients (784, units)
+        return Weights("dense", np.asarray(pred.W[0]).T.reshape(-1, 28, 28))
+    if hasattr(pred, "params") and "W1" in pred.params:  # the seed's (n_h, 784)
+        return Weights("dense", np.asarray(pred.params["W1"]).reshape(-1, 28, 28))
+    return None
+
+
+@dataclass
+class LayerOutput:
+    name: str
+    kind: str          # "maps" (h, w, c) | "vector" (units,)
+    value: np.ndarray
+
+
+def layer_outputs(model, image: np.ndarray) -> list[LayerOutput]:
+    """Every layer's output for one 28x28 digit (uint8 or [0,1] float). Networks from
+    :mod:`digitlab.nn` give all layers; scikit-learn MLPs their hidden layers; others []."""
+    from .models import as_unit_images
+
+    x = as_unit_images(image)  # (1, 28, 28)
+    pred = model.predictor
+    out = []
+    net = getattr(pred, "net", None)
+    if net is not None:
+        for name, a in net.activations(x[..., None]):
+            a = np.asarray(a)[0]
+            out.append(LayerOutput(name, "maps" if a.ndim == 3 else "vector", a))
+        return out
+    if hasattr(pred, "W"):  # scikit-learn: replay the forward pass layer by layer
+        a = x.reshape(1, 784) * (1 if pred.scale else np.float32(255))
+        for i, (W, b) in enumerate(zip(pred.W, pred.b)):
+            a = a @ W + b
+            last = i == len(pred.W) - 1
+            if not last:
+                a = pred.act(a)
+            out.append(LayerOutput(f"dense_{i + 1}" + (" (logits)" if last else ""), "vector", a[0].copy()))
+    return out
+
+
+def validation_set(meta: dict) -> data.Dataset:
+    """The validation split a stored model was measured on, rebuilt from its metadata
+    (dataset spec, seed, val_fraction): the same seeded split the trainer made."""
+    ds_meta = meta.get("dataset") or {}
+    spec = ds_meta.get("spec") or "sample"
+    cfg = meta.get("config") or {}
+    ds = data.load(spec)
+    _, val = data.stratified_split(ds, float(cfg.get("val_fraction", 0.2)), int(meta.get("seed", 0)))
+    return val
+
+
+def confusion(y: np.ndarray, pred: np.ndarray, k: int = 10) -> np.ndarray:
+    """(k, k) counts: rows = true label, columns = prediction."""
+    cm = np.zeros((k, k), np.int64)
+    np.add.at(cm, (np.asarray(y), np.asarray(pred)), 1)
+    return cm
+
+
+def mistakes(y: np.ndarray, proba: np.ndarray, true: int, predicted: int) -> np.ndarray:
+    """Indices of digits labelled ``true`` and predicted ``predicted``, most confident first."""
+    pred = proba.argmax(1)
+    idx = np.flatnonzero((np.asarray(y) == true) & (pred == predicted))
+    return idx[np.argsort(-proba[idx, predicted], kind="stable")]
+
+
+def worst_confusion(cm: np.ndarray) -> tuple[int, int] | None:
+    """The (true, predicted) off-diagonal cell with most digits, None when all are right."""
+    off = cm.copy()
+    np.fill_diagonal(off, 0)
+    if off.max() == 0:
+        return None
+    t, p = np.unravel_index(np.argmax(off), off.shape)
+    return int(t), int(p)
+
+
+def normalize_maps(a: np.ndarray) -> np.ndarray:
+    """(h, w, c) feature maps -> (c, h, w) each scaled to [0, 1] on its own (for display)."""
+    m = np.moveaxis(np.asarray(a, np.float32), -1, 0)
+    lo = m.min(axis=(1, 2), keepdims=True)
+    hi = m.max(axis=(1, 2), keepdims=True)
+    return (m - lo) / np.where(hi - lo > 1e-12, hi - lo, 1)

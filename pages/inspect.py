@@ -1,0 +1,192 @@
+"""Inspect page: a stored model's weights, layer outputs for one digit, confusion and mistakes, curves."""
+import numpy as np
+import streamlit as st
+
+from digitlab import data, insight, models, store, viz
+from pages.common import current_dataset, guard, my_drawings, stored_models, t
+
+st.title(t("inspect.title"))
+st.caption(t("inspect.intro"))
+CFG = {"displayModeBar": False}
+
+metas = stored_models()
+if not metas:
+    st.info(t("inspect.none"))
+    st.page_link("pages/train.py", label=t("inspect.go_train"), icon=":material/model_training:")
+    st.stop()
+
+names = [m["name"] for m in metas]
+by_name = {m["name"]: m for m in metas}
+want = st.query_params.get("model")
+if want in by_name and st.session_state.get("inspect_model") != want and "inspect_model_set" not in st.session_state:
+    st.session_state["inspect_model"] = want
+st.session_state["inspect_model_set"] = True
+
+
+def label_of(name):
+    m = by_name[name]
+    acc = (m.get("metrics") or {}).get("val_accuracy")
+    kind = models.REGISTRY[m["kind"]].label if m.get("kind") in models.REGISTRY else m.get("kind")
+    return f"{name} — {kind}" + (f" — {100 * acc:.1f}%" if acc is not None else "")
+
+
+if st.session_state.get("inspect_model") not in by_name:
+    st.session_state["inspect_model"] = names[0]
+name = st.selectbox(t("inspect.model"), names, format_func=label_of, key="inspect_model")
+st.query_params["model"] = name
+meta = by_name[name]
+try:
+    model = store.load(name)
+except store.StoreError as e:
+    st.error(str(e))
+    st.stop()
+
+met = meta.get("metrics") or {}
+
+
+def pct(v):
+    return "–" if v is None else f"{100 * v:.2f}%"
+
+
+kind_label = models.REGISTRY[meta["kind"]].label if meta.get("kind") in models.REGISTRY else meta.get("kind", "?")
+st.caption(f"{t('inspect.m.kind')}: **{kind_label}** · {(meta.get('dataset') or {}).get('name', '')} · {meta.get('created', '')}")
+c = st.columns(4)
+c[0].metric(t("inspect.m.val"), pct(met.get("val_accuracy")))
+c[1].metric(t("inspect.m.test"), pct(met.get("test_accuracy")))
+c[2].metric(t("inspect.m.epochs"), meta.get("epochs", "–"))
+c[3].metric(t("inspect.m.time"), f"{meta.get('train_seconds', 0):.0f} s")
+if model.classes == 2:
+    st.info(t("inspect.binary_note"))
+
+tab_digit, tab_w, tab_cm, tab_curves = st.tabs(
+    [t("inspect.tab.digit"), t("inspect.tab.weights"), t("inspect.tab.confusion"), t("inspect.tab.curves")])
+
+# ------------------------------------------------------------------ one digit, layer by layer
+with tab_digit, guard():
+    ds = current_dataset()
+    drawing = st.session_state.get("draw_image")
+    sources = ["dataset"] + (["drawing"] if drawing is not None else [])
+    src = st.radio(t("inspect.digit_from"), sources, horizontal=True, key="inspect_src",
+                   format_func=lambda s: t("inspect.from.dataset", name=ds.name) if s == "dataset" else t("inspect.from.drawing"))
+    if src == "dataset":
+        k1, k2 = st.columns([3, 1])
+        if k2.button(t("inspect.random"), key="inspect_random"):
+            st.session_state["inspect_idx"] = int(np.random.default_rng().integers(len(ds)))
+        idx = k1.number_input(t("inspect.index"), 0, len(ds) - 1, 0, key="inspect_idx")
+        img = ds.images[int(idx)]
+        caption = t("inspect.the_digit", label=int(ds.labels[idx]) if ds.has_labels else "?")
+    else:
+        img, caption = drawing, t("inspect.the_drawing")
+    p = model.predict_proba(img[None])[0]
+    left, right = st.columns([1, 2])
+    left.plotly_chart(viz.digit_grid(img[None], cols=1, title=caption, width_hint=200), config=CFG, key="inspect_img")
+    right.metric(t("inspect.prediction"), str(int(np.argmax(p))))
+    right.plotly_chart(viz.prob_bars(p, title=t("inspect.probs")), config=CFG, key="inspect_probs")
+    outs = [o for o in insight.layer_outputs(model, img) if not o.name.startswith(("flatten", "dropout"))]
+    if not outs:
+        st.caption(t("inspect.no_layers"))
+    for i, o in enumerate(outs, 1):
+        if o.kind == "maps":
+            h, w, ch = o.value.shape
+            fig = viz.feature_maps(insight.normalize_maps(o.value), cols=8 if ch <= 32 else 16,
+                                   title=t("inspect.layer_maps", i=i, name=o.name, c=ch, h=h, w=w))
+        else:
+            fig = viz.vector_bars(o.value, title=t("inspect.layer_vector", i=i, name=o.name, n=o.value.size))
+        st.plotly_chart(fig, config=CFG, key=f"inspect_layer_{i}")
+
+# ------------------------------------------------------------------ weights
+with tab_w, guard():
+    wts = insight.first_layer_weights(model)
+    if wts is None:
+        st.caption(t("inspect.no_weights"))
+    elif wts.kind == "conv":
+        st.plotly_chart(viz.weight_grid(wts.images, cols=8, title=t("inspect.filters", n=len(wts.images)),
+                                        captions=[str(i) for i in range(len(wts.images))], width_hint=420),
+                        config=CFG, key="inspect_filters")
+    else:
+        n = min(64, len(wts.images))
+        st.plotly_chart(viz.weight_grid(wts.images[:n], cols=8, title=t("inspect.dense_weights", n=n)), config=CFG,
+                        key="inspect_dense_w")
+
+
+# ------------------------------------------------------------------ confusion and mistakes
+@st.cache_data(max_entries=6, show_spinner=False)
+def evaluate(name: str, created: str, which: str, _model, _drawings_key: int):
+    """(images, labels, proba) of an evaluation set; cached per model and set."""
+    if which == "val":
+        ev = insight.validation_set(by_name[name])
+    elif which == "test":
+        from digitlab import training
+
+        ev = data.load(str(training.official_test_path()))
+    else:
+        ev = my_drawings()
+    if _model.classes == 2:
+        ev = data.binary_subset(ev)
+    return ev.images, ev.labels, _model.predict_proba(ev.images)
+
+
+with tab_cm, guard():
+    from digitlab import training
+
+    opts = ["val"] + (["test"] if training.official_test_path() else [])
+    mine = my_drawings()
+    if mine is not None and len(mine):
+        opts.append("drawings")
+    n_val = (meta.get("dataset") or {}).get("n_val", "?")
+    which = st.radio(t("inspect.eval_on"), opts, horizontal=True, key="inspect_eval", format_func=lambda o: {
+        "val": t("inspect.eval.val", n=n_val), "test": t("inspect.eval.test"),
+        "drawings": t("inspect.eval.drawings", n=0 if mine is None else len(mine))}[o])
+    try:
+        with st.spinner(t("inspect.loading_eval")):
+            X, y, P = evaluate(name, str(meta.get("created")), which, model, 0 if mine is None else len(mine))
+    except data.DataError as e:
+        st.error(t("inspect.eval_error", msg=e))
+        X = None
+    if X is not None:
+        pred = P.argmax(1)
+        k = P.shape[1]
+        cm = insight.confusion(y, pred, k)
+        st.markdown(t("inspect.accuracy_on", acc=pct(float(np.mean(pred == y)) if len(y) else None), n=len(y)))
+        chart_key = f"inspect_cm_{name}_{which}"
+        if st.session_state.get("inspect_cm_for") != chart_key:  # new model or set: start at the worst confusion
+            st.session_state["inspect_cm_for"] = chart_key
+            st.session_state["inspect_true"], st.session_state["inspect_pred"] = insight.worst_confusion(cm) or (0, 0)
+        pts = ((st.session_state.get(chart_key) or {}).get("selection") or {}).get("points") or []
+        if pts:  # a click on the matrix picks the cell
+            cd = pts[0].get("customdata")
+            cell = (int(cd[0]), int(cd[1])) if cd else (int(pts[0]["y"]), int(pts[0]["x"]))
+            if st.session_state.get("inspect_last_click") != (chart_key, cell):
+                st.session_state["inspect_last_click"] = (chart_key, cell)
+                st.session_state["inspect_true"], st.session_state["inspect_pred"] = cell
+        left, right = st.columns([1, 1])
+        with right:
+            s1, s2 = st.columns(2)
+            tr = s1.selectbox(t("inspect.true"), list(range(k)), key="inspect_true")
+            pr = s2.selectbox(t("inspect.pred"), list(range(k)), key="inspect_pred")
+            if insight.worst_confusion(cm) is None:
+                st.success(t("inspect.perfect"))
+            idx = insight.mistakes(y, P, tr, pr)[:40]
+            if len(idx):
+                st.plotly_chart(viz.digit_grid(X[idx], cols=8, captions=[f"{100 * P[i, pr]:.0f}%" for i in idx],
+                                               title=t("inspect.mistakes_title", n=int(cm[tr, pr]), t=tr, p=pr),
+                                               width_hint=420), config=CFG, key="inspect_mistakes")
+            else:
+                st.caption(t("inspect.no_mistakes", t=tr, p=pr))
+        left.plotly_chart(viz.confusion_matrix(cm, title=t("inspect.cm_title"), x_title=t("inspect.cm_x"),
+                                               y_title=t("inspect.cm_y"), selected=(tr, pr)),
+                          config=CFG, key=chart_key, on_select="rerun", selection_mode="points")
+
+# ------------------------------------------------------------------ training curves
+with tab_curves, guard():
+    ev = viz.curves_from_meta(meta.get("curves") or {})
+    if not ev:
+        st.caption(t("inspect.no_curves"))
+    else:
+        labels = {"train": t("viz.training"), "val": t("viz.validation"), "epoch": t("viz.epoch"),
+                  "loss": t("viz.loss"), "accuracy": t("viz.accuracy")}
+        g1, g2 = st.columns(2)
+        g1.plotly_chart(viz.training_curve(ev, metric="loss", title=t("train.loss_title"), labels=labels), config=CFG,
+                        key="inspect_curve_loss")
+        g2.plotly_chart(viz.training_curve(ev, metric="accuracy", title=t("train.acc_title"), labels=labels), config=CFG,
+                        key="inspect_curve_acc")
