@@ -2,6 +2,7 @@
 import streamlit as st
 
 from digitlab.texts import LANGS, text
+from pages.common import start_defaults_if_needed
 
 st.set_page_config(page_title="DigitLab", page_icon=":material/draw:", layout="wide")
 
@@ -11,8 +12,10 @@ PAGES = [  # (file, text key, icon)
     ("pages/data.py", "nav.data", ":material/dataset:"),
     ("pages/train.py", "nav.train", ":material/model_training:"),
     ("pages/inspect.py", "nav.inspect", ":material/biotech:"),
+    ("pages/draw.py", "nav.draw", ":material/draw:"),
     ("pages/learn.py", "nav.learn", ":material/school:"),
 ]
+start_defaults_if_needed()
 pages = [st.Page(f, title=text(lang, k), icon=i, default=(n == 0)) for n, (f, k, i) in enumerate(PAGES)]
 page = st.navigation(pages)
 try:

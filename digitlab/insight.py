@@ -115,3 +115,20 @@ def normalize_maps(a: np.ndarray) -> np.ndarray:
     lo = m.min(axis=(1, 2), keepdims=True)
     hi = m.max(axis=(1, 2), keepdims=True)
     return (m - lo) / np.where(hi - lo > 1e-12, hi - lo, 1)
+
+
+def predict_all(names: list[str], image: np.ndarray, load) -> list[dict]:
+    """Every named model's answer for one 28x28 digit: dicts with name, kind, classes,
+    proba (10,) (a 0-vs-1 model's two probabilities in slots 0 and 1), digit, or error.
+    ``load(name)`` returns a StoredModel (the store's cached loader)."""
+    out = []
+    for n in names:
+        try:
+            m = load(n)
+            p = np.asarray(m.predict_proba(image[None]))[0]
+            full = np.zeros(10)
+            full[: len(p)] = p
+            out.append({"name": n, "kind": m.kind, "classes": m.classes, "proba": full, "digit": int(np.argmax(full))})
+        except Exception as e:  # noqa: BLE001 - one broken model must not hide the others
+            out.append({"name": n, "error": f"{type(e).__name__}: {e}"})
+    return out

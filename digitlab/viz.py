@@ -242,3 +242,40 @@ def curves_from_meta(curves: dict) -> list[dict]:
     ep = curves.get("epoch") or list(range(1, n + 1))
     return [{"epoch": ep[i], **{k: (curves.get(k) or [None] * n)[i] if i < len(curves.get(k) or []) else None
              for k in ("loss", "accuracy", "val_loss", "val_accuracy")}} for i in range(n)]
+
+
+def prob_matrix(names: list[str], probs: np.ndarray, *, title: str = "Probabilities (%) per model",
+                x_title: str = "digit") -> go.Figure:
+    """(models, 10) probabilities as a table of shaded cells; each row's top digit outlined."""
+    P = np.asarray(probs, float) * 100
+    text = [[f"{v:.0f}" if v >= 0.5 else "" for v in row] for row in P]
+    fig = go.Figure(go.Heatmap(z=P, x=[str(d) for d in range(P.shape[1])], y=names, zmin=0, zmax=100,
+                               colorscale="Blues", showscale=False, text=text, texttemplate="%{text}",
+                               hovertemplate="%{y}: digit %{x} %{z:.1f}%<extra></extra>", xgap=2, ygap=2))
+    for r, row in enumerate(P):
+        c = int(np.argmax(row))
+        fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, line=dict(color="#c62828", width=2))
+    fig.update_xaxes(title_text=x_title, side="top", type="category")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    _layout(fig, title, height=90 + 34 * len(names))
+    fig.update_layout(margin=dict(l=8, r=8, t=80, b=8))
+    return fig
+
+
+def small_images(images: list[np.ndarray], size: int = 112) -> list[np.ndarray]:
+    """Grey [0,1] or uint8 images -> uint8 RGB-free arrays upscaled (nearest) to about ``size`` px for st.image."""
+    out = []
+    for im in images:
+        a = np.asarray(im, np.float32)
+        if a.max(initial=0) <= 1.0:
+            a = a * 255
+        h, w = a.shape
+        m = max(h, w)  # pad to a square (black) so every picture shows at the same size
+        a = np.pad(a, (((m - h) // 2, m - h - (m - h) // 2), ((m - w) // 2, m - w - (m - w) // 2)))
+        k = max(1, -(-size // m))
+        big = np.kron(np.clip(a, 0, 255), np.ones((k, k), np.float32))
+        if big.shape[0] > 2 * size:  # a whole canvas: plain subsampling is enough for a thumbnail
+            step = big.shape[0] // size
+            big = big[::step, ::step]
+        out.append(big.astype(np.uint8))
+    return out

@@ -103,3 +103,32 @@ def my_drawings() -> data.Dataset | None:
     x = np.stack([im for im, _ in items]).astype(np.uint8)
     y = np.array([lab for _, lab in items], dtype=np.int64)
     return data.Dataset(x, y, "my drawings", "drawn on the Draw page")
+
+
+def active_jobs() -> list[dict]:
+    """Queued and running jobs, without starting the worker if nothing started it yet."""
+    from digitlab import training
+
+    w = training._singleton
+    if w is None:
+        return []
+    return [j for j in w.jobs() if j["state"] in ("queued", "running")]
+
+
+_defaults_checked = False
+
+
+def start_defaults_if_needed() -> None:
+    """At the server's first run: an empty store (and defaults not disabled) starts the
+    worker, which queues the default models, so drawing works without training by hand."""
+    global _defaults_checked
+    if _defaults_checked:
+        return
+    _defaults_checked = True
+    from digitlab import store, training
+
+    try:
+        if training.defaults_enabled() and store.is_empty():
+            worker()
+    except Exception:  # noqa: BLE001 - the app runs without default models
+        traceback.print_exc(file=sys.stderr)

@@ -1,0 +1,118 @@
+"""Draw page: a canvas, the MNIST-style preprocessing step by step, every stored model's prediction."""
+import io
+
+import numpy as np
+import streamlit as st
+
+from digitlab import data, insight, preprocess, store, viz
+from pages.common import active_jobs, guard, my_drawings, stored_models, t
+
+st.title(t("draw.title"))
+st.caption(t("draw.intro"))
+CFG = {"displayModeBar": False}
+CANVAS = 280
+
+left, right = st.columns([1, 1.35])
+
+with left:
+    stroke = st.slider(t("draw.stroke"), 8, 40, 20, key="draw_stroke")
+    try:
+        from streamlit_drawable_canvas import st_canvas
+    except Exception as e:  # noqa: BLE001 - the component cannot load (e.g. outside `streamlit run`)
+        st_canvas = None
+        st.error(t("draw.bad_image", msg=e))
+    result = None
+    if st_canvas is not None:
+        result = st_canvas(stroke_width=stroke, stroke_color="#ffffff", background_color="#000000",
+                           width=CANVAS, height=CANVAS, drawing_mode="freedraw", return_image_data=True,
+                           key="draw_canvas")
+        st.caption(t("draw.canvas_help"))
+
+
+def canvas_pixels(result):
+    """The canvas RGBA array, or an image injected into session state (tests, "my last drawing")."""
+    injected = st.session_state.get("draw_inject")
+    if injected is not None:
+        return np.asarray(injected)
+    if result is None:
+        return None
+    try:
+        return result.image_data
+    except Exception:  # noqa: BLE001 - no drawing sent yet
+        return None
+
+
+steps = None
+with guard():
+    px = canvas_pixels(result)
+    if px is not None:
+        try:
+            steps = preprocess.preprocess(px)
+        except preprocess.EmptyDrawing:
+            steps = None
+        except preprocess.PreprocessError as e:
+            st.error(t("draw.bad_image", msg=e))
+
+if steps is None:
+    st.session_state.pop("draw_image", None)
+    with right:
+        st.info(t("draw.empty"), icon=":material/draw:")
+    st.stop()
+
+# ------------------------------------------------------------------ what-if sliders
+with left.expander(t("draw.whatif")):
+    st.caption(t("draw.whatif_help"))
+    dx = st.slider(t("draw.dx"), -8, 8, 0, key="draw_dx")
+    dy = st.slider(t("draw.dy"), -8, 8, 0, key="draw_dy")
+    angle = st.slider(t("draw.angle"), -60, 60, 0, step=5, key="draw_angle")
+    thicken = st.slider(t("draw.thicken"), 0, 3, 0, key="draw_thicken")
+image = preprocess.transform(steps.image, dx=dx, dy=dy, angle=angle, thicken=thicken)
+st.session_state["draw_image"] = image  # "my last drawing" on the Inspect page
+
+# ------------------------------------------------------------------ predictions
+with right:
+    st.subheader(t("draw.predictions"))
+    metas = stored_models()
+    if not metas:
+        jobs = active_jobs()
+        st.info(t("draw.training_defaults", what=", ".join(j["name"] or j["kind"] for j in jobs)) if jobs else t("draw.no_models"))
+    else:
+        answers = insight.predict_all([m["name"] for m in metas], image, store.load)
+        good = [a for a in answers if "error" not in a]
+        for a in answers:
+            if "error" in a:
+                st.warning(t("draw.model_error", name=a["name"], msg=a["error"]))
+        cols = st.columns(min(3, max(1, len(good))))
+        for i, a in enumerate(good):
+            cols[i % len(cols)].metric(a["name"], str(a["digit"]),
+                                       help=t("draw.binary_only") if a["classes"] == 2 else None)
+        if good:
+            st.plotly_chart(viz.prob_matrix([a["name"] for a in good], np.stack([a["proba"] for a in good]),
+                                            title=t("draw.prob_title"), x_title=t("draw.prob_x")), config=CFG, key="draw_probs")
+
+# ------------------------------------------------------------------ the preprocessing, step by step
+st.subheader(t("draw.steps"))
+pics = viz.small_images([steps.ink, steps.cropped, steps.fitted, steps.pasted, image, preprocess.naive_resize(px)], 112)
+st.image(pics, caption=[t("draw.step.ink"), t("draw.step.crop"), t("draw.step.fit"), t("draw.step.paste"),
+                        t("draw.step.final"), t("draw.step.naive")], width=112)
+
+# ------------------------------------------------------------------ my drawings
+st.subheader(t("draw.save"))
+s1, s2, s3 = st.columns([1, 1, 2])
+label = s1.selectbox(t("draw.true_label"), list(range(10)), index=None, key="draw_label", placeholder="0-9")
+if s2.button(t("draw.save_button"), disabled=label is None, key="draw_save", type="primary"):
+    st.session_state.setdefault("draw_saved", []).append((image.copy(), int(label)))
+    st.toast(t("draw.saved", label=label, n=len(st.session_state["draw_saved"])))
+mine = my_drawings()
+n_mine = 0 if mine is None else len(mine)
+with s3:
+    st.markdown(t("draw.mine", n=n_mine))
+    st.caption(t("draw.mine_help"))
+    if mine is not None:
+        buf = io.StringIO()
+        data.write_kaggle_csv(mine, buf)
+        st.download_button(t("draw.download"), buf.getvalue(), file_name="my_drawings.csv", mime="text/csv",
+                           key="draw_download")
+        if st.button(t("draw.clear_mine"), key="draw_clear_mine"):
+            st.session_state["draw_saved"] = []
+            st.rerun()
