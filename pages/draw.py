@@ -30,10 +30,7 @@ with left:
 
 
 def canvas_pixels(result):
-    """The canvas RGBA array, or an image injected into session state (tests, "my last drawing")."""
-    injected = st.session_state.get("draw_inject")
-    if injected is not None:
-        return np.asarray(injected)
+    """The canvas RGBA array (None before the first stroke is sent)."""
     if result is None:
         return None
     try:

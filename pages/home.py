@@ -1,9 +1,51 @@
+"""Home: what DigitLab is, a workshop path, the default models' state, the tutorial's results next to ours."""
 import streamlit as st
 
-from pages.common import current_dataset, t
+from digitlab import models, results
+from pages.common import active_jobs, current_dataset, stored_models, t
 
 st.title(t("home.title"))
 st.markdown(t("home.intro"))
 ds = current_dataset()
 st.info(t("home.dataset", name=ds.name, n=len(ds)))
-st.page_link("pages/data.py", label=t("home.go_data"), icon=":material/dataset:")
+
+left, right = st.columns([1, 1])
+with left:
+    st.subheader(t("home.path_title"))
+    st.markdown(t("home.path"))
+    c = st.columns(3)
+    c[0].page_link("pages/data.py", label=t("nav.data"), icon=":material/dataset:")
+    c[1].page_link("pages/train.py", label=t("nav.train"), icon=":material/model_training:")
+    c[2].page_link("pages/draw.py", label=t("nav.draw"), icon=":material/draw:")
+
+
+def pct(v):
+    return "–" if v is None else f"{100 * v:.1f}%"
+
+
+with right:
+    st.subheader(t("home.defaults_title"))
+    st.caption(t("home.defaults_help"))
+    from digitlab.training import DEFAULT_MODELS
+
+    metas = {m["name"]: m for m in stored_models()}
+    jobs = {j["name"]: j for j in active_jobs()}
+    rows = []
+    for name, kind, _preset, _over in DEFAULT_MODELS:
+        m, j = metas.get(name), jobs.get(name)
+        state = "ready" if m else ("training" if j and j["state"] == "running" else "queued" if j else "missing")
+        met = (m or {}).get("metrics") or {}
+        rows.append({t("home.col.model"): name, t("home.col.kind"): models.REGISTRY[kind].label,
+                     t("home.col.state"): t(f"home.state.{state}"), t("home.col.val"): pct(met.get("val_accuracy")),
+                     t("home.col.test"): pct(met.get("test_accuracy"))})
+    st.dataframe(rows, hide_index=True)
+    others = [n for n in metas if n not in {d[0] for d in DEFAULT_MODELS}]
+    st.caption(t("home.stored", n=len(metas)) + (": " + ", ".join(others[:8]) if others else ""))
+
+st.subheader(t("home.seed_title"))
+st.caption(t("home.seed_intro"))
+table = "| {} | {} | {} | {} |\n|---|---|---|---|\n".format(
+    t("home.col.what"), t("home.col.seed"), t("home.col.ours"), t("home.col.why"))
+for key, seed, ours, _bench in results.SEED_VS_DIGITLAB:
+    table += f"| {t(f'home.row.{key}')} | {seed} | **{ours}** | {t(f'home.row.{key}.why')} |\n"
+st.markdown(table)

@@ -1,0 +1,202 @@
+"""End to end in headless Chromium: `streamlit run app.py` as a person uses it.
+
+One server for the module, on a free port, with its own model store holding a small
+Keras CNN trained here (the "CNN" the Draw test reads). Needs Debian's chromium at
+/usr/bin/chromium (tools/install-test-deps.sh installs it).
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CNN = "test-cnn"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("headless tests need /usr/bin/chromium: run `bash tools/install-test-deps.sh`")
+    home = tmp_path_factory.mktemp("browser-home")
+    # a small Keras CNN (2 epochs of Adam on the sample), trained in a subprocess with the store above
+    train = subprocess.run(
+        [sys.executable, "-m", "digitlab", "train", "--model", "keras-cnn", "--preset", "adam", "--epochs", "2",
+         "--name", CNN],
+        cwd=REPO, env={**os.environ, "DIGITLAB_HOME": str(home)}, capture_output=True, text=True, timeout=600)
+    assert train.returncode == 0, train.stderr[-2000:]
+    port = free_port()
+    env = {**os.environ, "DIGITLAB_HOME": str(home), "DIGITLAB_NO_DEFAULTS": "1"}
+    log = open(home / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
+         "--server.address", "127.0.0.1"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, (home / "server.log").read_text()
+            time.sleep(0.3)
+    yield {"url": url, "proc": proc, "home": home}
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        warm = b.new_page()  # warm the server: the first run of a fresh server is slow
+        warm.goto(server["url"])
+        warm.locator("[data-testid=stMain]").get_by_text("DigitLab").first.wait_for(timeout=90000)
+        warm.close()
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    pg = browser.new_page(viewport={"width": 1280, "height": 1400})
+    yield pg
+    pg.close()
+
+
+def open_page(page, server, path, ready_text):
+    page.goto(server["url"] + path)
+    main = page.locator("[data-testid=stMain]")
+    main.get_by_text(ready_text).first.wait_for(timeout=60000)
+    return main
+
+
+# ------------------------------------------------------------------ Train, Stop, Inspect
+
+
+def test_train_live_chart_stop_and_inspect(page, server):
+    main = open_page(page, server, "/train", "Start training")
+    main.locator("[data-testid=stSelectbox]").first.click()
+    page.get_by_role("option", name="Multilayer perceptron (NumPy, from scratch)").click()
+    epochs = main.get_by_role("spinbutton", name="epochs")
+    epochs.wait_for()
+    epochs.fill("100")  # the range's top; no Enter: in a form, Enter submits
+    main.get_by_role("textbox", name="Name (optional)").fill("browser-mlp")
+    main.get_by_role("button", name="Start training").click()
+    # the live chart appears and grows
+    main.get_by_text("Loss while training").first.wait_for(state="attached", timeout=60000)
+    epoch_metric = main.locator("[data-testid=stMetric]").filter(has_text="Epoch")
+    epoch_metric.wait_for(timeout=30000)
+
+    def epoch_now():
+        return int(epoch_metric.locator("[data-testid=stMetricValue]").inner_text().split("/")[0])
+
+    def points():  # markers on the accuracy chart's validation trace
+        return page.locator(".js-plotly-plot").nth(1).locator(".scatterlayer .trace").last.locator(".point").count()
+
+    first, first_pts = epoch_now(), points()
+    deadline = time.monotonic() + 30
+    while epoch_now() < first + 3 or points() <= first_pts:
+        assert time.monotonic() < deadline, "the live chart did not grow"
+        page.wait_for_timeout(300)
+    assert "job=" in page.url  # a reload re-attaches to the job
+    t0 = time.monotonic()
+    main.get_by_role("button", name="Stop").click()
+    main.get_by_text("Stopped").first.wait_for(timeout=20000)
+    assert time.monotonic() - t0 < 10
+    assert "browser-mlp" in main.get_by_text("Stopped").first.inner_text()
+    page.screenshot(path=str(server["home"] / "train.png"))
+    # the model is on the Inspect page
+    main = open_page(page, server, "/inspect", "Model")
+    main.locator("[data-testid=stSelectbox]").first.click()
+    assert page.get_by_role("option").filter(has_text="browser-mlp").count() == 1
+
+
+# ------------------------------------------------------------------ Draw
+
+
+STROKES = {  # digit -> strokes, each a list of (x, y) on the 280x280 canvas
+    "1": [[(140, 45), (140, 235)]],
+    "7": [[(75, 60), (205, 60), (120, 235)]],
+    "0": [[(140 + 55 * __import__("math").sin(a / 20 * 6.283), 140 - 85 * __import__("math").cos(a / 20 * 6.283))
+           for a in range(21)]],
+    "4": [[(165, 45), (80, 165), (210, 165)], [(165, 45), (165, 240)]],
+}
+
+
+def draw(page, canvas, strokes):
+    box = canvas.bounding_box()
+    for stroke in strokes:
+        x, y = stroke[0]
+        page.mouse.move(box["x"] + x, box["y"] + y)
+        page.mouse.down()
+        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
+            for k in range(1, 9):
+                page.mouse.move(box["x"] + x0 + (x1 - x0) * k / 8, box["y"] + y0 + (y1 - y0) * k / 8)
+        page.mouse.up()
+
+
+def test_draw_digits_cnn_reads_them_then_clear(page, server):
+    main = open_page(page, server, "/draw", "Draw a digit on the black square")
+    canvas = main.locator("canvas.upper-canvas")
+    canvas.wait_for(timeout=30000)
+    cnn = main.locator("[data-testid=stMetric]").filter(has_text=CNN)
+    reset = main.get_by_role("button", name="Reset canvas & history")
+    for digit, strokes in STROKES.items():
+        draw(page, canvas, strokes)
+        cnn.wait_for(timeout=30000)  # waits for the model's answer
+        value = cnn.locator("[data-testid=stMetricValue]")
+        deadline = time.monotonic() + 10
+        while value.inner_text().strip() != digit and time.monotonic() < deadline:
+            page.wait_for_timeout(200)  # the last stroke's rerun may still be on its way
+        if digit == "4":
+            page.screenshot(path=str(server["home"] / "draw.png"))
+        assert value.inner_text().strip() == digit, f"drew {digit}, the CNN read {value.inner_text()}"
+        reset.click()
+        main.get_by_text("Draw a digit on the black square").first.wait_for(timeout=15000)
+        assert main.locator("[data-testid=stMetric]").count() == 0  # an empty canvas predicts nothing
+
+
+def test_language_switch(page, server):
+    open_page(page, server, "/draw", "Draw a digit on the black square")
+    side = page.locator("[data-testid=stSidebar]")
+    side.locator("[data-testid=stSelectbox]").first.click()
+    page.get_by_role("option", name="Español").click()
+    main = page.locator("[data-testid=stMain]")
+    main.get_by_text("Dibuja un dígito en el cuadrado negro").first.wait_for(timeout=20000)
+    assert side.get_by_text("Entrenar").count() >= 1
+    assert main.locator("h1").first.inner_text().strip() == "Dibujar"
+
+
+# ------------------------------------------------------------------ no TensorFlow in the server
+
+
+def test_server_never_loads_tensorflow(page, server):
+    for path, ready in [("/", "DigitLab"), ("/data", "Class balance"), ("/train", "Start training"),
+                        ("/inspect", "Model"), ("/draw", "Draw a digit"), ("/learn", "Learn")]:
+        open_page(page, server, path, ready)
+        page.wait_for_timeout(500)
+    maps = Path(f"/proc/{server['proc'].pid}/maps").read_text()
+    assert "libtensorflow" not in maps and "_pywrap_tensorflow" not in maps
+    assert server["proc"].poll() is None
