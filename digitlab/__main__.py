@@ -1,4 +1,11 @@
-"""Command line: ``python -m digitlab info --data SOURCE [--json]`` (more subcommands are added per issue).
+"""Command line::
+
+    python -m digitlab info --data SOURCE [--json]
+    python -m digitlab train --model KIND [--preset P] [--epochs N] [--data SOURCE] [--name NAME] [--set KEY=VALUE ...]
+    python -m digitlab evaluate --model NAME --data SOURCE [--json]
+    python -m digitlab predict IMAGE.png [--model NAME] [--json]
+    python -m digitlab list [--json]
+    python -m digitlab submission --model NAME --test test.csv --out submission.csv
 
 Errors a user can fix (bad paths, bad data, unknown names) print one line to stderr
 and exit with status 2; no traceback.
@@ -9,7 +16,7 @@ import argparse
 import json
 import sys
 
-from . import data
+from . import data, models, store
 
 
 class UsageError(Exception):
@@ -30,6 +37,129 @@ def cmd_info(args) -> int:
     return 0
 
 
+def _parse_sets(pairs) -> dict:
+    out = {}
+    for p in pairs or []:
+        k, eq, v = p.partition("=")
+        if not eq or not k.strip():
+            raise UsageError(f"--set takes KEY=VALUE, not {p!r}")
+        out[k.strip()] = v.strip()
+    return out
+
+
+def cmd_train(args) -> int:
+    """Train in this process (the CLI is not the Streamlit server) with the worker's job code."""
+    from . import training
+
+    overrides = _parse_sets(args.set)
+    if args.epochs is not None:
+        field = "iterations" if args.model == "numpy-binary" else "epochs"
+        overrides[field] = args.epochs
+    models.config_for(args.model, args.preset, **overrides)  # ConfigError before any work
+    if args.name is not None:
+        store.check_name(args.name)
+        if store.exists(args.name):
+            raise store.StoreError(f"a model named {args.name!r} already exists (delete or rename it first)")
+    job = {"id": "cli", "kind": args.model, "preset": args.preset, "config": overrides, "data": args.data,
+           "name": args.name, "seed": args.seed, "test": args.test}
+
+    def emit(ev):
+        if args.quiet:
+            return
+        if ev.get("type") == "phase" and ev["phase"] != "loading data":
+            print(f"[{ev['phase']}]", file=sys.stderr, flush=True)
+        elif ev.get("type") == "epoch":
+            va = ev.get("val_accuracy")
+            print(f"epoch {ev['epoch']}/{ev['epochs']}  loss {_fmt(ev.get('loss'))}  acc {_fmt(ev.get('accuracy'))}"
+                  f"  val_acc {_fmt(va)}  ({_fmt(ev.get('seconds'), 1)} s)", file=sys.stderr, flush=True)
+
+    try:
+        final = training.run_job(job, emit, lambda: False)
+    except KeyboardInterrupt:
+        print("interrupted; nothing saved", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps({"model": final["model"], "state": final["type"], "metrics": final["metrics"]}))
+    else:
+        m = final["metrics"]
+        extra = f", test accuracy {m['test_accuracy']:.4f}" if m.get("test_accuracy") is not None else ""
+        print(f"saved {final['model']}: validation accuracy {_fmt(m.get('val_accuracy'))}{extra}")
+    return 0
+
+
+def _fmt(v, nd=4):
+    return "-" if v is None else f"{v:.{nd}f}"
+
+
+def cmd_evaluate(args) -> int:
+    from .inference import classification_report
+
+    m = store.load(args.model)
+    ds = data.load(args.data)
+    if not ds.has_labels:
+        raise data.DataError(f"{ds.name} has no labels; evaluate needs a labelled dataset")
+    if m.classes == 2:
+        ds = data.binary_subset(ds)
+    rep = classification_report(ds.labels, m.predict(ds.images), k=m.classes)
+    if args.json:
+        print(json.dumps({"model": m.name, "data": ds.name, "accuracy": rep["accuracy"], "n": rep["n"],
+                          "per_class": rep["per_class"]}))
+    else:
+        print(f"{m.name} ({m.kind}) on {ds.name}: accuracy {rep['accuracy']:.4f} ({rep['n']} images)")
+        print("digit  precision  recall  f1      support")
+        for r in rep["per_class"]:
+            print(f"{r['digit']:>5}  {r['precision']:9.4f}  {r['recall']:6.4f}  {r['f1']:6.4f}  {r['support']:7d}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from . import inference
+
+    img = inference.image_file_to_digit(args.image)
+    names = [args.model] if args.model else (inference.default_models() or [m["name"] for m in store.list_models()[:1]])
+    if not names:
+        raise UsageError("no trained models yet: train one with `python -m digitlab train --model numpy-mlp`")
+    out = {}
+    for n in names:
+        p = store.load(n).predict_proba(img)[0]
+        out[n] = {"digit": int(p.argmax()), "probabilities": [round(float(v), 4) for v in p]}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for n, r in out.items():
+            top = sorted(enumerate(r["probabilities"]), key=lambda t: -t[1])[:3]
+            print(f"{n}: {r['digit']}   ({', '.join(f'{d}: {p:.2f}' for d, p in top)})")
+    return 0
+
+
+def cmd_list(args) -> int:
+    ms = store.list_models()
+    if args.json:
+        print(json.dumps(ms))
+        return 0
+    if not ms:
+        print(f"no models in {store.models_dir()}")
+    for m in ms:
+        met = m.get("metrics") or {}
+        acc = met.get("test_accuracy", met.get("val_accuracy"))
+        which = "test" if "test_accuracy" in met else "val"
+        print(f"{m['name']:32s} {m['kind']:13s} {which} acc {_fmt(acc)}  epochs {m.get('epochs')}  {m.get('created', '')}")
+    return 0
+
+
+def cmd_submission(args) -> int:
+    from . import inference
+
+    m = store.load(args.model)
+    if m.classes != 10:
+        raise UsageError(f"{m.name} is a {m.classes}-class model; a Kaggle submission needs a 10-class model")
+    ds = data.load(args.test)
+    labels = inference.submission_rows(m, ds.images)
+    inference.write_submission(labels, args.out)
+    print(f"wrote {len(labels)} predictions to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m digitlab", description="DigitLab command line")
     sub = p.add_subparsers(dest="command", required=True)
@@ -37,11 +167,47 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--data", default="sample", help="sample | mnist | a Kaggle CSV | an IDX images file | a folder with an IDX pair")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_info)
+
+    q = sub.add_parser("train", help="train a model and save it in the store")
+    q.add_argument("--model", required=True, help="model kind: " + ", ".join(models.REGISTRY))
+    q.add_argument("--preset", default=None, help="preset of that kind (default: its default preset)")
+    q.add_argument("--epochs", type=int, default=None, help="epochs (numpy-binary: iterations)")
+    q.add_argument("--data", default="sample", help="training data (as for info)")
+    q.add_argument("--name", default=None, help="store name (default: KIND-DATE-TIME)")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--test", default=None, help="labelled test data to measure test accuracy on")
+    q.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config setting (repeatable)")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.add_argument("--quiet", action="store_true", help="no progress lines")
+    q.set_defaults(func=cmd_train)
+
+    q = sub.add_parser("evaluate", help="accuracy and per-class report of a stored model")
+    q.add_argument("--model", required=True, help="store name")
+    q.add_argument("--data", required=True, help="labelled data (as for info)")
+    q.add_argument("--json", action="store_true", help="one JSON object with accuracy and per_class")
+    q.set_defaults(func=cmd_evaluate)
+
+    q = sub.add_parser("predict", help="predict the digit in an image file (preprocessed as a drawing)")
+    q.add_argument("image", help="PNG/JPEG/... of any size")
+    q.add_argument("--model", default=None, help="store name (default: the default models, else the newest)")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_predict)
+
+    q = sub.add_parser("list", help="list stored models")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_list)
+
+    q = sub.add_parser("submission", help="write a Kaggle submission (ImageId,Label)")
+    q.add_argument("--model", required=True, help="store name")
+    q.add_argument("--test", required=True, help="Kaggle test.csv (or any dataset)")
+    q.add_argument("--out", required=True, help="output CSV")
+    q.set_defaults(func=cmd_submission)
     return p
 
 
 # errors that mean "the user's input is wrong": one line, exit 2
-USER_ERRORS: tuple[type[BaseException], ...] = (data.DataError, UsageError, FileNotFoundError)
+USER_ERRORS: tuple[type[BaseException], ...] = (data.DataError, UsageError, FileNotFoundError, models.ConfigError,
+                                                store.StoreError, IsADirectoryError, PermissionError)
 
 
 def main(argv=None) -> int:

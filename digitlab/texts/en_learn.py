@@ -30,10 +30,11 @@ T = {
     "learn.neuron.g": "Activation g",
     "learn.neuron.z": "Weighted sum z",
     "learn.neuron.a": "Output a = g(z)",
-    "learn.neuron.fig": "The neuron's output a over the input plane (dashed: z = 0)",
+    "learn.neuron.fig": "The neuron's output a over (x₁, x₂)",
     "learn.neuron.note": (
-        "The weights turn the line z = 0 and set how steep the change across it is; the bias shifts the line. "
-        "One neuron can only split the plane with a straight line: curved boundaries need a hidden layer (section 5)."
+        "The dashed line is z = 0. The weights turn it and set how steep the change across it is; the bias shifts"
+        " it. One neuron can only split the plane with a straight line: curved boundaries need a hidden layer "
+        "(section 5)."
     ),
     # 2. activations
     "learn.act.title": "2 · Activation functions",
@@ -46,7 +47,7 @@ T = {
         "barely learns."
     ),
     "learn.act.range": "Range of z shown (±)",
-    "learn.act.fig": "Activation functions (solid) and their derivatives (dotted)",
+    "learn.act.fig": "Activations and their derivatives",
     "learn.act.y": "g(z) and g′(z)",
     "learn.act.deriv": "derivative",
     "learn.act.pixels": (
@@ -71,7 +72,11 @@ T = {
     ),
     "learn.fwd.x1": "Input x₁",
     "learn.fwd.x2": "Input x₂",
-    "learn.fwd.fig": "One forward pass (edges: blue positive, red negative weights; width = |w|)",
+    "learn.fwd.fig": "One forward pass",
+    "learn.fwd.edges": (
+        "Edges: blue for positive weights, red for negative, thicker for larger |w|. Each node shows its "
+        "activation."
+    ),
     "learn.fwd.in": "input X",
     "learn.fwd.hid": "hidden A¹",
     "learn.fwd.out": "output A²",
@@ -93,7 +98,7 @@ T = {
     "learn.cost.p": "Predicted probability p of class 1",
     "learn.cost.naive": "Tutorial's loss y − p",
     "learn.cost.log": "Log loss",
-    "learn.cost.fig": "Log loss of one example against the predicted probability",
+    "learn.cost.fig": "Log loss of one example",
     "learn.cost.loss": "loss",
     "learn.cost.cancel": (
         "Two examples, both wrong: y = 1 predicted p = 0.1, and y = 0 predicted p = 0.9. The tutorial's cost, "
@@ -126,7 +131,11 @@ T = {
     "learn.gd.steps": "Steps",
     "learn.gd.cost": "Cost (log loss)",
     "learn.gd.acc": "Accuracy",
-    "learn.gd.fig": "Decision boundary after {n} steps (colour: predicted p of class 1)",
+    "learn.gd.fig": "Decision boundary after {n} steps",
+    "learn.gd.colour": (
+        "Colour: the network's predicted probability p of class 1 (red); black line: p = 0.5, the decision "
+        "boundary."
+    ),
     "learn.gd.curve": "The cost at each step",
     "learn.gd.cost_axis": "cost (log loss)",
     "learn.gd.bug_note": (
@@ -157,16 +166,16 @@ T = {
     "learn.conv.empty": "The dataset in use has no images.",
     "learn.conv.digit": "Digit",
     "learn.conv.no_class": "The dataset has no digit labelled {d}.",
-    "learn.conv.nth": "Which one (0 to {n}−1)",
-    "learn.conv.index": "Image number (0 to {n}−1)",
+    "learn.conv.nth": "Which one (0 to {n})",
+    "learn.conv.index": "Image number (0 to {n})",
     "learn.conv.kernel": "Kernel",
     "learn.conv.edit": "Kernel weights (editable)",
     "learn.conv.bad_kernel": "The kernel must be 3×3 numbers.",
     "learn.conv.stride": "Stride",
-    "learn.conv.pos": "Kernel position (0 to {n}−1, row by row)",
-    "learn.conv.in": "Input digit and the kernel window",
-    "learn.conv.out": "Output map ({h}×{w})",
-    "learn.conv.fig": "Convolution: the kernel slides over the digit",
+    "learn.conv.pos": "Kernel position (0 to {n}, row by row)",
+    "learn.conv.in": "input and kernel",
+    "learn.conv.out": "output {h}×{w}",
+    "learn.conv.fig": "The kernel slides over the digit",
     "learn.conv.value": (
         "Window at input row {i}, column {j} → output pixel (row {r}, column {c}) = Σ pixels × weights = **{v}**"
     ),
@@ -185,7 +194,7 @@ T = {
         "output map is smaller (try the stride above, too)."
     ),
     "learn.stride.map": "stride {s}: {h}×{w}",
-    "learn.stride.fig": "The same kernel with stride 1, 2 and 3",
+    "learn.stride.fig": "Same kernel, stride 1, 2 and 3",
     # pool
     "learn.pool.title": "6c · Pooling",
     "learn.pool.body": (
@@ -195,7 +204,7 @@ T = {
         "passed through a ReLU, as in a CNN."
     ),
     "learn.pool.size": "Pool size",
-    "learn.pool.before": "ReLU(convolution) {h}×{w}",
+    "learn.pool.before": "ReLU(conv) {h}×{w}",
     "learn.pool.after": "max-pooled {h}×{w}",
     "learn.pool.fig": "Max pooling",
     # softmax
@@ -209,7 +218,7 @@ T = {
     ),
     "learn.soft.z": "Logit z for digit {k}",
     "learn.soft.top": "Most probable: digit {k}",
-    "learn.soft.fig": "Softmax probabilities (they add up to 1)",
+    "learn.soft.fig": "Softmax probabilities (sum = 1)",
     "learn.soft.class": "digit (class)",
     "learn.soft.prob": "probability",
     # batch
@@ -227,10 +236,10 @@ T = {
     "learn.batch.size": "Batch size",
     "learn.batch.again": "New batches",
     "learn.batch.spread": "Spread of the direction (RMS angle to the full gradient)",
-    "learn.batch.fig": "40 gradients of batches of {b} (green) and of all {n} examples (blue)",
+    "learn.batch.fig": "Gradients: batches of {b} vs all {n}",
     "learn.batch.full": "full batch",
     "learn.batch.mini": "mini-batches",
-    "learn.batch.spread_fig": "How far mini-batch gradients point from the full one",
+    "learn.batch.spread_fig": "Direction spread vs batch size",
     "learn.batch.size_axis": "batch size",
     "learn.batch.spread_axis": "RMS angle (degrees)",
 }

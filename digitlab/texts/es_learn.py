@@ -32,11 +32,11 @@ T = {
     "learn.neuron.g": "Activación g",
     "learn.neuron.z": "Suma ponderada z",
     "learn.neuron.a": "Salida a = g(z)",
-    "learn.neuron.fig": "Salida a de la neurona en el plano de entradas (discontinua: z = 0)",
+    "learn.neuron.fig": "Salida a de la neurona sobre (x₁, x₂)",
     "learn.neuron.note": (
-        "Los pesos giran la recta z = 0 y fijan lo brusco del cambio al cruzarla; el sesgo desplaza la recta. Una "
-        "neurona sola solo puede dividir el plano con una recta: las fronteras curvas necesitan una capa oculta "
-        "(sección 5)."
+        "La línea discontinua es z = 0. Los pesos la giran y fijan lo brusco del cambio al cruzarla; el sesgo la "
+        "desplaza. Una neurona sola solo puede dividir el plano con una recta: las fronteras curvas necesitan una"
+        " capa oculta (sección 5)."
     ),
     # 2. activaciones
     "learn.act.title": "2 · Funciones de activación",
@@ -49,7 +49,7 @@ T = {
         "aprende."
     ),
     "learn.act.range": "Rango de z mostrado (±)",
-    "learn.act.fig": "Funciones de activación (continuas) y sus derivadas (punteadas)",
+    "learn.act.fig": "Activaciones y sus derivadas",
     "learn.act.y": "g(z) y g′(z)",
     "learn.act.deriv": "derivada",
     "learn.act.pixels": (
@@ -74,7 +74,11 @@ T = {
     ),
     "learn.fwd.x1": "Entrada x₁",
     "learn.fwd.x2": "Entrada x₂",
-    "learn.fwd.fig": "Una propagación hacia adelante (aristas: azul pesos positivos, rojo negativos; grosor = |w|)",
+    "learn.fwd.fig": "Una propagación hacia adelante",
+    "learn.fwd.edges": (
+        "Aristas: azul para pesos positivos, rojo para negativos, más gruesas cuanto mayor es |w|. Cada nodo "
+        "muestra su activación."
+    ),
     "learn.fwd.in": "entrada X",
     "learn.fwd.hid": "oculta A¹",
     "learn.fwd.out": "salida A²",
@@ -96,7 +100,7 @@ T = {
     "learn.cost.p": "Probabilidad predicha p de la clase 1",
     "learn.cost.naive": "Pérdida del tutorial y − p",
     "learn.cost.log": "Pérdida logarítmica",
-    "learn.cost.fig": "Pérdida logarítmica de un ejemplo según la probabilidad predicha",
+    "learn.cost.fig": "Pérdida logarítmica de un ejemplo",
     "learn.cost.loss": "pérdida",
     "learn.cost.cancel": (
         "Dos ejemplos, ambos mal: y = 1 con p = 0,1 predicho, e y = 0 con p = 0,9. El costo del tutorial, "
@@ -129,7 +133,11 @@ T = {
     "learn.gd.steps": "Pasos",
     "learn.gd.cost": "Costo (pérdida logarítmica)",
     "learn.gd.acc": "Exactitud",
-    "learn.gd.fig": "Frontera de decisión tras {n} pasos (color: p predicha de la clase 1)",
+    "learn.gd.fig": "Frontera de decisión tras {n} pasos",
+    "learn.gd.colour": (
+        "Color: la probabilidad p de la clase 1 que predice la red (rojo); línea negra: p = 0,5, la frontera de "
+        "decisión."
+    ),
     "learn.gd.curve": "El costo en cada paso",
     "learn.gd.cost_axis": "costo (pérdida logarítmica)",
     "learn.gd.bug_note": (
@@ -162,16 +170,16 @@ T = {
     "learn.conv.empty": "El conjunto de datos en uso no tiene imágenes.",
     "learn.conv.digit": "Dígito",
     "learn.conv.no_class": "El conjunto de datos no tiene ningún dígito con la etiqueta {d}.",
-    "learn.conv.nth": "Cuál (de 0 a {n}−1)",
-    "learn.conv.index": "Número de imagen (de 0 a {n}−1)",
+    "learn.conv.nth": "Cuál (de 0 a {n})",
+    "learn.conv.index": "Número de imagen (de 0 a {n})",
     "learn.conv.kernel": "Kernel",
     "learn.conv.edit": "Pesos del kernel (editables)",
     "learn.conv.bad_kernel": "El kernel debe tener 3×3 números.",
     "learn.conv.stride": "Stride (paso)",
-    "learn.conv.pos": "Posición del kernel (de 0 a {n}−1, fila a fila)",
-    "learn.conv.in": "Dígito de entrada y la ventana del kernel",
-    "learn.conv.out": "Mapa de salida ({h}×{w})",
-    "learn.conv.fig": "Convolución: el kernel se desliza sobre el dígito",
+    "learn.conv.pos": "Posición del kernel (de 0 a {n}, fila a fila)",
+    "learn.conv.in": "entrada y kernel",
+    "learn.conv.out": "salida {h}×{w}",
+    "learn.conv.fig": "El kernel se desliza sobre el dígito",
     "learn.conv.value": (
         "Ventana en la fila {i}, columna {j} de la entrada → píxel de salida (fila {r}, columna {c}) = "
         "Σ píxeles × pesos = **{v}**"
@@ -191,7 +199,7 @@ T = {
         "así que el mapa de salida es más pequeño (prueba también el stride de arriba)."
     ),
     "learn.stride.map": "stride {s}: {h}×{w}",
-    "learn.stride.fig": "El mismo kernel con stride 1, 2 y 3",
+    "learn.stride.fig": "Mismo kernel, stride 1, 2 y 3",
     # pooling
     "learn.pool.title": "6c · Agrupación (pooling)",
     "learn.pool.body": (
@@ -201,7 +209,7 @@ T = {
         "resultado. Aquí el mapa pasa antes por una ReLU, como en una CNN."
     ),
     "learn.pool.size": "Tamaño de la ventana",
-    "learn.pool.before": "ReLU(convolución) {h}×{w}",
+    "learn.pool.before": "ReLU(conv.) {h}×{w}",
     "learn.pool.after": "tras max pooling {h}×{w}",
     "learn.pool.fig": "Max pooling",
     # softmax
@@ -234,10 +242,10 @@ T = {
     "learn.batch.size": "Tamaño del lote",
     "learn.batch.again": "Otros lotes",
     "learn.batch.spread": "Dispersión de la dirección (ángulo RMS respecto al gradiente completo)",
-    "learn.batch.fig": "40 gradientes de lotes de {b} (verde) y de los {n} ejemplos (azul)",
+    "learn.batch.fig": "Gradientes: lotes de {b} frente a {n}",
     "learn.batch.full": "lote completo",
     "learn.batch.mini": "mini lotes",
-    "learn.batch.spread_fig": "Cuánto se desvían los gradientes de mini lotes del completo",
+    "learn.batch.spread_fig": "Dispersión según el tamaño del lote",
     "learn.batch.size_axis": "tamaño del lote",
     "learn.batch.spread_axis": "ángulo RMS (grados)",
 }

@@ -1,0 +1,136 @@
+"""NumPy networks vs Keras, side by side: ``python -m bench.nn [--quick]``.
+
+Prints one JSON object: training throughput (samples/s) of the NumPy and Keras MLP
+(784-128-10) and seed CNN on the same data, batch 128, Adam; their ratios; the
+float32 GEMM peak and the GFLOP/s each NumPy model achieves; and the accuracy on the
+official MNIST test set of each model after its standard recipe
+(``digitlab.nn.RECIPES``) on the 10k sample. --quick: fewer samples/epochs, and the
+accuracies come from shortened recipes (flagged by "quick": true).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from digitlab import seed_binary
+from digitlab.data import binary_subset, load_idx, load_sample, to_float
+from digitlab.nn import RECIPES, Adam, mlp, seed_cnn, train_recipe
+
+TEST_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "t10k-images-idx3-ubyte.gz"
+BATCH = 128
+
+
+def gemm_peak(threads: int, n: int = 2048, reps: int = 5) -> float:
+    rng = np.random.default_rng(0)
+    A, B = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
+    with threadpool_limits(threads, user_api="blas"):
+        A @ B
+        best = min(_time(lambda: A @ B) for _ in range(reps))
+    return 2 * n**3 / best / 1e9
+
+
+def _time(f):
+    t = time.perf_counter()
+    f()
+    return time.perf_counter() - t
+
+
+def numpy_throughput(model, X, y, epochs: int) -> float:
+    """Best epoch's training samples/s (Adam, batch 128), warm-up epoch excluded."""
+    rates = []
+    model.fit(X, y, epochs=epochs + 1, batch_size=BATCH, optimizer=Adam(1e-3),
+              callback=lambda e: rates.append(e["samples_per_s"]) if e["type"] == "epoch" else None)
+    return max(rates[1:])
+
+
+def keras_models():
+    import keras
+    L = keras.layers
+    m = keras.Sequential([keras.Input((28, 28, 1)), L.Flatten(), L.Dense(128, activation="relu"),
+                          L.Dense(10, activation="softmax")])
+    c = keras.Sequential([keras.Input((28, 28, 1)), L.Conv2D(32, (3, 3), activation="relu"),
+                          L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D((2, 2)), L.Dropout(0.25),
+                          L.Flatten(), L.Dense(128, activation="relu"), L.Dropout(0.5),
+                          L.Dense(10, activation="softmax")])
+    return m, c
+
+
+def keras_throughput(model, X, y, epochs: int) -> float:
+    import keras
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.append(time.perf_counter() - self.t)
+
+    times: list[float] = []
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(X, y, batch_size=BATCH, epochs=epochs + 1, verbose=0, callbacks=[Timer()])
+    return len(X) / min(times[1:])
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="short run (~1-2 min)")
+    ap.add_argument("--no-accuracy", action="store_true", help="skip the standard trainings")
+    args = ap.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    q = args.quick
+    ds = load_sample()
+    X, y = to_float(ds.images)[..., None], ds.labels
+    n_mlp, n_cnn, ep = (len(X), 1024, 1) if q else (len(X), 3072, 2)
+    out: dict = {"quick": q, "batch_size": BATCH, "cpu_count": os.cpu_count(),
+                 "load_avg_start": round(os.getloadavg()[0], 2)}
+
+    m, c = mlp(seed=0), seed_cnn(seed=0)
+    out["numpy_blas_threads"] = {"mlp": m._threads(), "cnn": c._threads()}
+    out["gemm_peak_gflops"] = round(gemm_peak(m._threads()), 1)
+    out["gemm_peak_gflops_by_threads"] = {t: round(gemm_peak(t), 1) for t in (1, 2)}
+
+    # -------- throughput, side by side on the same data
+    out["numpy_mlp_samples_per_s"] = round(numpy_throughput(m, X[:n_mlp], y[:n_mlp], 2 if q else 3))
+    out["numpy_cnn_samples_per_s"] = round(numpy_throughput(c, X[:n_cnn], y[:n_cnn], ep))
+    km, kc = keras_models()
+    out["keras_mlp_samples_per_s"] = round(keras_throughput(km, X[:n_mlp], y[:n_mlp], 2 if q else 3))
+    out["keras_cnn_samples_per_s"] = round(keras_throughput(kc, X[:n_cnn], y[:n_cnn], ep))
+    out["mlp_ratio"] = round(out["numpy_mlp_samples_per_s"] / out["keras_mlp_samples_per_s"], 2)
+    out["cnn_ratio"] = round(out["numpy_cnn_samples_per_s"] / out["keras_cnn_samples_per_s"], 2)
+    out["numpy_mlp_gflops"] = round(m.flops_per_sample() * out["numpy_mlp_samples_per_s"] / 1e9, 1)
+    out["numpy_cnn_gflops"] = round(c.flops_per_sample() * out["numpy_cnn_samples_per_s"] / 1e9, 1)
+    out["mlp_peak_fraction"] = round(out["numpy_mlp_gflops"] / out["gemm_peak_gflops"], 2)
+    out["cnn_peak_fraction"] = round(out["numpy_cnn_gflops"] / out["gemm_peak_gflops"], 2)
+
+    # -------- accuracy on the official test set after the standard recipes
+    if not args.no_accuracy and TEST_IMAGES.is_file():
+        te = load_idx(TEST_IMAGES)
+        Xt = to_float(te.images)[..., None]
+        t = time.perf_counter()
+        tr01, te01 = binary_subset(ds), binary_subset(te)
+        params, _ = seed_binary.train_binary(tr01.images, tr01.labels, **RECIPES["binary"])
+        out["acc_binary"] = round(float(np.mean((seed_binary.predict_proba_binary(params, te01.images) > 0.5)
+                                                == te01.labels)), 4)
+        out["seconds_binary"] = round(time.perf_counter() - t, 1)
+        for kind in ("mlp", "cnn"):
+            t = time.perf_counter()
+            epochs = (5 if kind == "mlp" else 1) if q else None
+            model, _ = train_recipe(kind, X, y, seed=0, epochs=epochs)
+            out[f"acc_{kind}"] = round(model.evaluate(Xt, te.labels)[1], 4)
+            out[f"seconds_{kind}"] = round(time.perf_counter() - t, 1)
+        out["recipes"] = {k: (v["fit"]["epochs"] if "fit" in v else v["iterations"]) for k, v in RECIPES.items()}
+    out["load_avg_end"] = round(os.getloadavg()[0], 2)
+    print(json.dumps(out))
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main() and 0)

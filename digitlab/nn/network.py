@@ -1,0 +1,393 @@
+"""Sequential: a stack of layers with fit / predict_proba / save / load.
+
+Inputs are float32 (n, 28, 28, 1) in [0, 1] (uint8 images are scaled by 1/255, and a
+(n, 28, 28) or (n, 784) array is reshaped to the model's input shape). Labels are
+ints (n,). The output layer is Dense(10, softmax) trained with cross-entropy (or
+Dense(1, sigmoid) with binary cross-entropy), whose fused gradient is (P - Y)/n.
+
+All parameters live in two flat float32 buffers (weights, biases) that the layers see
+as views, so an optimiser step is a handful of vectorised operations, whatever the
+depth. BLAS runs with ``blas_threads`` threads during fit/predict (threadpoolctl).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from .layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, layer_from_config
+from .losses import output_delta, sparse_cross_entropy
+from .optimizers import Adam, Optimizer
+
+FORMAT = "digitlab.nn.Sequential/1"
+_CONTROLLER = None
+
+
+def threadpool_limits(n: int, user_api: str = "blas"):
+    """threadpoolctl's limit, with the library scan done once (0.01 ms instead of
+    0.4 ms per call: it runs around every predict_proba)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=n, user_api=user_api)
+
+
+def _auto_threads(layers) -> int:
+    """BLAS threads: 1. Measured on the 2-core box: the MLP's GEMMs reach ~100 GFLOP/s
+    (the 1-thread peak) with 1 thread, and with 2 OpenBLAS threads a GEMM took up to
+    10x longer whenever another process held the other core. Conv nets use both cores
+    by splitting their im2col chunks over worker threads instead (see ``workers``)."""
+    return 1
+
+
+def _auto_workers(layers) -> int:
+    return min(2, os.cpu_count() or 1) if any(isinstance(l, Conv2D) for l in layers) else 1
+
+
+class Sequential:
+    """A linear stack of layers, built at construction for ``input_shape``.
+
+    Parameters
+    ----------
+    layers : list of Layer
+    input_shape : shape of one sample, default (28, 28, 1)
+    seed : seeds the weight initialisation
+    dtype : float32 (float64 for gradient checks)
+    blas_threads : BLAS threads during fit/predict; None = measured default (1)
+    workers : threads sharing each Conv2D's chunks; None = 2 on a 2+ core machine
+    """
+
+    def __init__(self, layers: list[Layer], input_shape=(28, 28, 1), seed: int = 0, dtype=np.float32,
+                 blas_threads: int | None = None, workers: int | None = None):
+        self.layers = list(layers)
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.dtype = np.dtype(dtype)
+        self.blas_threads = blas_threads
+        self.workers = workers
+        rng = np.random.default_rng(seed)
+        shape, counts = self.input_shape, {}
+        for layer in self.layers:
+            shape = layer.build(shape, rng, self.dtype)
+            if layer.name is None:
+                k = counts.get(layer.KERAS_NAME, 0)
+                layer.name = layer.KERAS_NAME + (f"_{k}" if k else "")
+            counts[layer.KERAS_NAME] = counts.get(layer.KERAS_NAME, 0) + 1
+        self.output_shape = shape
+        self._flatten_params()
+
+    # ------------------------------------------------------------ parameters
+
+    def _param_refs(self):
+        return [(l, k) for l in self.layers for k in l.PARAMS]
+
+    def _flatten_params(self):
+        """Move every parameter (and gradient) into two flat buffers: weights, biases."""
+        refs = self._param_refs()
+        groups = {True: [r for r in refs if r[1] != "b"], False: [r for r in refs if r[1] == "b"]}
+        self._flat_p, self._flat_g, self._decay = [], [], []
+        for is_w, rs in groups.items():
+            if not rs:
+                continue
+            size = sum(l.params[k].size for l, k in rs)
+            P, G = np.empty(size, self.dtype), np.zeros(size, self.dtype)
+            o = 0
+            for l, k in rs:
+                a = l.params[k]
+                P[o : o + a.size] = a.ravel()
+                l.params[k] = P[o : o + a.size].reshape(a.shape)
+                l.grads[k] = G[o : o + a.size].reshape(a.shape)
+                o += a.size
+            self._flat_p.append(P)
+            self._flat_g.append(G)
+            self._decay.append(is_w)
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the parameters in Keras' order: per layer, kernel then bias."""
+        return [l.params[k].copy() for l, k in self._param_refs()]
+
+    def set_weights(self, weights) -> None:
+        refs = self._param_refs()
+        if len(weights) != len(refs):
+            raise ValueError(f"expected {len(refs)} arrays, got {len(weights)}")
+        for (l, k), w in zip(refs, weights):
+            w = np.asarray(w)
+            if w.shape != l.params[k].shape:
+                raise ValueError(f"{l.name}.{k}: expected shape {l.params[k].shape}, got {w.shape}")
+            l.params[k][...] = w
+
+    def n_params(self) -> int:
+        return sum(l.n_params() for l in self.layers)
+
+    def flops_per_sample(self, training: bool = True) -> int:
+        """GEMM FLOPs per sample: forward, or forward + backward (dW, and dX except for
+        the first layer with parameters)."""
+        fwd = [l.flops() for l in self.layers]
+        if not training:
+            return int(sum(fwd))
+        first = next((i for i, l in enumerate(self.layers) if l.PARAMS), None)
+        return int(sum(3 * f for f in fwd) - (fwd[first] if first is not None else 0))
+
+    # ------------------------------------------------------------ forward / backward
+
+    def _threads(self) -> int:
+        w = self.workers or _auto_workers(self.layers)
+        for layer in self.layers:
+            if isinstance(layer, (Conv2D, Dense, MaxPool2D)):
+                layer.workers = w
+        return self.blas_threads or _auto_threads(self.layers)
+
+    def _prep(self, X) -> np.ndarray:
+        X = np.asarray(X)
+        if X.dtype == np.uint8:
+            X = X.astype(self.dtype) * self.dtype.type(1 / 255)
+        X = X.astype(self.dtype, copy=False)
+        if X.shape[1:] != self.input_shape:
+            if int(np.prod(X.shape[1:])) != int(np.prod(self.input_shape)):
+                raise ValueError(f"inputs of shape {X.shape[1:]} do not fit the model's input {self.input_shape}")
+            X = X.reshape((len(X),) + self.input_shape)
+        return X
+
+    def forward(self, X, training: bool = False) -> np.ndarray:
+        for layer in self.layers:
+            X = layer.forward(X, training)
+        return X
+
+    def backward(self, dZ_out) -> np.ndarray | None:
+        """Back-propagate dL/dZ of the output layer (pre-activation); fills grads."""
+        d = self.layers[-1].backward_z(dZ_out)
+        for layer in reversed(self.layers[:-1]):
+            if d is None:
+                break
+            d = layer.backward(d)
+        return d
+
+    def predict_proba(self, X, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities (n, k), float32, dropout off."""
+        X = self._prep(X)
+        out = np.empty((len(X),) + self.output_shape, self.dtype)
+        with threadpool_limits(self._threads(), user_api="blas"):
+            for i in range(0, len(X), batch_size):
+                out[i : i + batch_size] = self.forward(X[i : i + batch_size])
+        return out
+
+    def predict(self, X, batch_size: int = 256) -> np.ndarray:
+        P = self.predict_proba(X, batch_size)
+        return (P[:, 0] > 0.5).astype(np.int64) if P.shape[1] == 1 else P.argmax(1)
+
+    def evaluate(self, X, y, batch_size: int = 256) -> tuple[float, float]:
+        """(mean cross-entropy, accuracy) on (X, y)."""
+        P = self.predict_proba(X, batch_size)
+        y = np.asarray(y)
+        pred = (P[:, 0] > 0.5).astype(y.dtype) if P.shape[1] == 1 else P.argmax(1)
+        return sparse_cross_entropy(P, y), float(np.mean(pred == y))
+
+    def activations(self, X) -> list[tuple[str, np.ndarray]]:
+        """The output of every layer for X (feature maps are (n, h, w, c))."""
+        X = self._prep(X)
+        out = []
+        with threadpool_limits(self._threads(), user_api="blas"):
+            for layer in self.layers:
+                X = layer.forward(X, False)
+                out.append((layer.name, X))
+        return out
+
+    # ------------------------------------------------------------ training
+
+    def fit(self, X, y, *, epochs: int, batch_size: int = 128, optimizer: Optimizer | None = None,
+            X_val=None, y_val=None, seed: int = 0, callback=None, should_stop=None,
+            augment: int = 0, lr_decay: float = 1.0) -> dict:
+        """Minibatch training with shuffled batches (seeded) and cross-entropy.
+
+        callback(event) gets ``{"type": "batch", "epoch", "batch", "n_batches", "loss",
+        "accuracy", "samples_per_s"}`` after each batch (loss and accuracy are running
+        means over the epoch so far) and ``{"type": "epoch", "epoch", "epochs", "loss",
+        "accuracy", "val_loss", "val_accuracy", "samples_per_s", "seconds"}`` after each
+        epoch. ``should_stop()`` is polled before every batch; when it returns True, fit
+        returns at once with ``history["stopped"] = True`` (a partial epoch is not
+        recorded in the history). ``augment`` = k shifts each training image by a random
+        whole number of pixels in [-k, k] both ways; ``lr_decay`` multiplies the
+        learning rate after each epoch.
+        """
+        optimizer = optimizer if optimizer is not None else Adam(lr=1e-3)
+        X, y = self._prep(X), np.asarray(y, dtype=np.int64)
+        if len(X) != len(y) or len(X) == 0:
+            raise ValueError(f"{len(X)} samples but {len(y)} labels")
+        has_val = X_val is not None and y_val is not None
+        if has_val:
+            X_val, y_val = self._prep(X_val), np.asarray(y_val, dtype=np.int64)
+        rng = np.random.default_rng(seed)
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, Dropout):
+                layer.rng = np.random.default_rng([seed, i])
+        first = next(l for l in self.layers if l.PARAMS)
+        n, B = len(X), -(-len(X) // batch_size)
+        hist = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "stopped": False}
+        lr0 = optimizer.lr
+        first.need_dx = False  # nothing to send back to the inputs
+        try:
+            with threadpool_limits(self._threads(), user_api="blas"):
+                for epoch in range(1, epochs + 1):
+                    t0 = time.perf_counter()
+                    perm = rng.permutation(n)
+                    loss_sum = correct = seen = 0
+                    for b in range(B):
+                        if should_stop is not None and should_stop():
+                            hist["stopped"] = True
+                            return hist
+                        idx = perm[b * batch_size : (b + 1) * batch_size]
+                        Xb, yb = X[idx], y[idx]
+                        if augment:
+                            Xb = random_shift(Xb, augment, rng)
+                        P = self.forward(Xb, training=True)
+                        m = len(idx)
+                        loss_sum += sparse_cross_entropy(P, yb) * m
+                        pred = (P[:, 0] > 0.5) if P.shape[1] == 1 else P.argmax(1)
+                        correct += int(np.count_nonzero(pred == yb))
+                        seen += m
+                        self.backward(output_delta(P, yb))
+                        optimizer.update(self._flat_p, self._flat_g, self._decay)
+                        if callback is not None:
+                            callback({"type": "batch", "epoch": epoch, "batch": b + 1, "n_batches": B,
+                                      "loss": loss_sum / seen, "accuracy": correct / seen,
+                                      "samples_per_s": seen / max(time.perf_counter() - t0, 1e-9)})
+                    train_s = time.perf_counter() - t0
+                    vl = va = None
+                    if has_val:
+                        first.need_dx = True
+                        vl, va = self.evaluate(X_val, y_val)
+                        first.need_dx = False
+                    ev = {"type": "epoch", "epoch": epoch, "epochs": epochs, "loss": loss_sum / seen,
+                          "accuracy": correct / seen, "val_loss": vl, "val_accuracy": va,
+                          "samples_per_s": seen / max(train_s, 1e-9), "seconds": time.perf_counter() - t0}
+                    for k in ("loss", "accuracy", "val_loss", "val_accuracy"):
+                        hist[k].append(ev[k])
+                    if callback is not None:
+                        callback(ev)
+                    optimizer.lr *= lr_decay
+        finally:
+            first.need_dx = True
+            optimizer.lr = lr0 if lr_decay != 1.0 else optimizer.lr
+        return hist
+
+    # ------------------------------------------------------------ config, save, load
+
+    def to_config(self) -> dict:
+        return {"format": FORMAT, "input_shape": list(self.input_shape), "dtype": self.dtype.name,
+                "layers": [l.get_config() for l in self.layers]}
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> "Sequential":
+        if cfg.get("format") != FORMAT:
+            raise ValueError(f"not a {FORMAT} config (format={cfg.get('format')!r})")
+        return cls([layer_from_config(c) for c in cfg["layers"]], input_shape=cfg["input_shape"],
+                   dtype=cfg.get("dtype", "float32"))
+
+    def save(self, path_dir) -> None:
+        """Write ``weights.npz`` (arrays w0, w1, ... in get_weights order) and
+        ``architecture.json`` into the folder ``path_dir`` (created if needed)."""
+        d = Path(path_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        ws = self.get_weights()
+        np.savez(d / "weights.npz", **{f"w{i}": w for i, w in enumerate(ws)})
+        (d / "architecture.json").write_text(json.dumps(self.to_config(), indent=1))
+
+    @classmethod
+    def load(cls, path_dir) -> "Sequential":
+        d = Path(path_dir)
+        model = cls.from_config(json.loads((d / "architecture.json").read_text()))
+        with np.load(d / "weights.npz", allow_pickle=False) as z:
+            model.set_weights([z[f"w{i}"] for i in range(len(z.files))])
+        return model
+
+    @classmethod
+    def from_keras(cls, keras_model) -> "Sequential":
+        """A NumPy copy of a Keras Sequential of Conv2D / MaxPooling2D / Dropout /
+        Flatten / Dense layers (channels-last), with its weights."""
+        layers = []
+        for kl in keras_model.layers:
+            kind, c = type(kl).__name__, kl.get_config()
+            if kind == "InputLayer":
+                continue
+            if c.get("data_format", "channels_last") != "channels_last":
+                raise ValueError(f"{kl.name}: only channels_last is supported")
+            if kind in ("Conv2D", "Dense") and not c.get("use_bias", True):
+                raise ValueError(f"{kl.name}: layers without bias are not supported")
+            if kind == "Conv2D":
+                if tuple(c.get("dilation_rate", (1, 1))) != (1, 1) or c.get("groups", 1) != 1:
+                    raise ValueError(f"{kl.name}: dilation / groups are not supported")
+                layers.append(Conv2D(c["filters"], c["kernel_size"], c["strides"], c["padding"], c["activation"]))
+            elif kind == "Dense":
+                layers.append(Dense(c["units"], c["activation"]))
+            elif kind == "MaxPooling2D":
+                layers.append(MaxPool2D(c["pool_size"], c["strides"], c["padding"]))
+            elif kind == "Flatten":
+                layers.append(Flatten())
+            elif kind == "Dropout":
+                layers.append(Dropout(c["rate"]))
+            else:
+                raise ValueError(f"Keras layer {kind} ({kl.name}) is not supported")
+        model = cls(layers, input_shape=tuple(keras_model.input_shape[1:]))
+        model.set_weights(keras_model.get_weights())
+        return model
+
+    def summary(self) -> list[dict]:
+        return [{"name": l.name, "type": type(l).__name__, "output_shape": list(l.output_shape),
+                 "params": l.n_params()} for l in self.layers]
+
+    def __repr__(self):
+        return "Sequential([\n  " + ",\n  ".join(map(repr, self.layers)) + f"\n], input_shape={self.input_shape})"
+
+
+def load_keras_weights(seq: Sequential, keras_weights: list) -> Sequential:
+    """Put Keras weights (``keras_model.get_weights()``: HWIO conv kernels, (in, out)
+    dense kernels, channels-last flatten) into ``seq`` of the same architecture."""
+    seq.set_weights(keras_weights)
+    return seq
+
+
+def random_shift(X, k: int, rng) -> np.ndarray:
+    """Shift each image (n, H, W, C) by whole pixels dy, dx in [-k, k] (zeros enter)."""
+    n, H, W = X.shape[:3]
+    Xp = np.pad(X, ((0, 0), (k, k), (k, k), (0, 0)))
+    dy, dx = rng.integers(0, 2 * k + 1, n), rng.integers(0, 2 * k + 1, n)
+    out = np.empty_like(X)
+    for a in range(2 * k + 1):
+        for b in range(2 * k + 1):
+            s = np.flatnonzero((dy == a) & (dx == b))
+            if s.size:
+                out[s] = Xp[s, a : a + H, b : b + W]
+    return out
+
+
+# ------------------------------------------------------------------ model builders
+
+
+def mlp(hidden=(128,), activation: str = "relu", seed: int = 0, dropout: float = 0.0) -> Sequential:
+    """784-hidden...-10 softmax: Flatten, Dense(h, activation) [Dropout] ..., Dense(10, softmax)."""
+    layers: list[Layer] = [Flatten()]
+    for h in hidden:
+        layers.append(Dense(h, activation))
+        if dropout:
+            layers.append(Dropout(dropout))
+    layers.append(Dense(10, "softmax"))
+    return Sequential(layers, input_shape=(28, 28, 1), seed=seed)
+
+
+def seed_cnn(dropout1: float = 0.25, dropout2: float = 0.5, seed: int = 0) -> Sequential:
+    """The tutorial's section-5 CNN (same parameter shapes as its Keras model):
+    Conv(32,3x3,relu) - Conv(64,3x3,relu) - MaxPool(2) - Dropout - Flatten -
+    Dense(128,relu) - Dropout - Dense(10,softmax)."""
+    return Sequential([
+        Conv2D(32, 3, activation="relu"),
+        Conv2D(64, 3, activation="relu"),
+        MaxPool2D(2),
+        Dropout(dropout1),
+        Flatten(),
+        Dense(128, "relu"),
+        Dropout(dropout2),
+        Dense(10, "softmax"),
+    ], input_shape=(28, 28, 1), seed=seed)

@@ -1,0 +1,117 @@
+"""Optimisers: ``update(params, grads)`` changes the arrays in ``params`` in place.
+
+L2 (``l2``) adds ``l2 * W`` to the gradient of weights only (arrays with ndim > 1
+by default, or where ``decay`` says so), never to biases. State (velocity, moments)
+is kept per position in the list, so always pass the same list in the same order.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class Optimizer:
+    def __init__(self, lr: float, l2: float = 0.0):
+        self.lr, self.l2 = float(lr), float(l2)
+        self.t = 0
+        self._state: list | None = None
+
+    def _grads_with_l2(self, params, grads, decay):
+        if not self.l2:
+            return grads
+        if decay is None:
+            decay = [p.ndim > 1 for p in params]
+        return [g + self.l2 * p if d else g for p, g, d in zip(params, grads, decay)]
+
+    def update(self, params, grads, decay=None):
+        self.t += 1
+        grads = self._grads_with_l2(params, grads, decay)
+        if self._state is None:
+            self._state = [self._init_state(p) for p in params]
+        for p, g, s in zip(params, grads, self._state):
+            self._step(p, g, s)
+
+    def _init_state(self, p):
+        return None
+
+    def _step(self, p, g, s):  # pragma: no cover
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {"type": type(self).__name__, "lr": self.lr, "l2": self.l2}
+
+    def reset(self):
+        self.t, self._state = 0, None
+
+
+class SGD(Optimizer):
+    """W -= lr · g"""
+
+    def __init__(self, lr: float = 0.01, l2: float = 0.0):
+        super().__init__(lr, l2)
+
+    def _step(self, p, g, s):
+        p -= p.dtype.type(self.lr) * g
+
+
+class Momentum(Optimizer):
+    """v = μ v - lr · g ;  W += v   (classical momentum, as Keras SGD(momentum=μ))."""
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9, l2: float = 0.0):
+        super().__init__(lr, l2)
+        self.momentum = float(momentum)
+
+    def _init_state(self, p):
+        return np.zeros_like(p)
+
+    def _step(self, p, g, v):
+        v *= p.dtype.type(self.momentum)
+        v -= p.dtype.type(self.lr) * g
+        p += v
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum}
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba) with Keras' defaults: β1 0.9, β2 0.999, ε 1e-7.
+
+    m = β1 m + (1-β1) g ; v = β2 v + (1-β2) g² ;
+    W -= lr · √(1-β2^t)/(1-β1^t) · m / (√v + ε)
+    """
+
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-7, l2: float = 0.0):
+        super().__init__(lr, l2)
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+
+    def _init_state(self, p):
+        return np.zeros_like(p), np.zeros_like(p), np.empty_like(p)
+
+    def _step(self, p, g, s):
+        m, v, tmp = s
+        f = p.dtype.type
+        b1, b2 = self.beta1, self.beta2
+        m *= f(b1)
+        np.multiply(g, f(1 - b1), out=tmp)
+        m += tmp
+        v *= f(b2)
+        np.multiply(g, g, out=tmp)
+        tmp *= f(1 - b2)
+        v += tmp
+        lr_t = self.lr * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        np.sqrt(v, out=tmp)
+        tmp += f(self.eps)
+        np.divide(m, tmp, out=tmp)
+        tmp *= f(lr_t)
+        p -= tmp
+
+    def get_config(self):
+        return {**super().get_config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
+OPTIMIZERS = {"SGD": SGD, "Momentum": Momentum, "Adam": Adam}
+
+
+def from_config(cfg: dict) -> Optimizer:
+    cfg = dict(cfg)
+    return OPTIMIZERS[cfg.pop("type")](**cfg)

@@ -1,0 +1,557 @@
+"""Training jobs and the trainer worker process.
+
+``Worker`` owns one child process (multiprocessing *spawn*), started once and kept
+warm; only that process imports TensorFlow. Jobs run one at a time; later jobs wait
+in a queue kept in the parent (so positions and cancelling are free). The child
+streams events through a multiprocessing queue; a listener thread in the parent
+folds them into per-job state under a lock, so ``status()`` is a dictionary copy
+(no IPC round trip) and several Streamlit sessions can share one ``Worker``.
+
+Events (dicts, each with ``job`` and a per-job ``seq``):
+
+* ``{"type": "phase", "phase": "loading data" | "importing TensorFlow" | "training" | "evaluating" | "saving"}``
+* ``{"type": "batch", "epoch", "batch", "n_batches", "loss", "accuracy", "samples_per_s"}`` (at most ~10/s)
+* ``{"type": "epoch", "epoch", "epochs", "loss", "accuracy", "val_loss", "val_accuracy", "samples_per_s", "seconds"}``
+* ``{"type": "done" | "stopped", "model": name or None, "metrics": {...}}`` / ``{"type": "error", "error": "..."}``
+
+Stop: a shared event polled by the trainers every batch (numpy, Keras) or every
+chunk of ~8 batches (scikit-learn), so a running job ends within about a second.
+A job that has not ended ``stop_grace`` seconds (3 s) after Stop has its process
+terminated; a fresh worker is spawned and the queue goes on.
+
+A stopped job **keeps its partial model** when at least one epoch (or, for the
+binary net, one reported step) finished: it is saved like any other with
+``meta["stopped"] = True``; the job's ``model`` names it. Stopped before that, or
+terminated, nothing is saved. Either way the store is consistent (saves are atomic).
+
+Default models (issue item 5): :meth:`Worker.ensure_defaults` queues the default
+MLP and CNN when the store is empty; :func:`get_worker` calls it unless
+``DIGITLAB_NO_DEFAULTS=1``.
+"""
+from __future__ import annotations
+
+import atexit
+import collections
+import contextlib
+import itertools
+import multiprocessing as mp
+import os
+import queue as queue_mod
+import signal
+import sys
+import threading
+import time
+import traceback
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from . import data, models, store
+
+STATES = ("queued", "running", "done", "stopped", "error")
+MAX_BATCH_EVENTS = 500
+MAX_FINISHED_JOBS = 200  # finished jobs remembered (status/events) before the oldest are forgotten
+BATCH_EVENT_INTERVAL = 0.1  # seconds between forwarded batch events
+
+# (name, kind, preset, overrides): trained in this order, the fast MLP first
+DEFAULT_MODELS = [
+    ("default-mlp", "numpy-mlp", "wide", {"val_fraction": 0.1}),
+    ("default-cnn", "keras-cnn", "augmented", {}),
+]
+
+
+def official_test_path() -> Path | None:
+    """``../shared/data`` beside the repository (the official MNIST test set), when there."""
+    p = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+    return p if p.is_dir() and any("idx3" in q.name for q in p.iterdir()) else None
+
+
+# ---------------------------------------------------------------- running one job (any process)
+
+
+def evaluate(predictor: models.Predictor, ds: data.Dataset) -> dict:
+    """accuracy (and n) of a predictor on a labelled dataset; binary models use only 0s and 1s."""
+    if predictor.classes == 2:
+        ds = data.binary_subset(ds)
+    if not len(ds):
+        return {"accuracy": None, "n": 0}
+    p = predictor.predict_proba(ds.images)
+    return {"accuracy": float(np.mean(p.argmax(1) == ds.labels)), "n": len(ds)}
+
+
+def run_job(job: dict, emit, should_stop) -> dict:
+    """Train one job and save the model. ``job``: kind, config (dict), preset, data, name,
+    seed, test (data spec or None). Returns the final event (done/stopped)."""
+    from threadpoolctl import threadpool_limits
+
+    kind, seed = job["kind"], int(job.get("seed", 0))
+    mk = models.get_kind(kind)
+    cfg = models.config_from_dict(kind, job.get("config"), job.get("preset"))
+    emit({"type": "phase", "phase": "loading data"})
+    ds = data.load(job.get("data") or "sample")
+    if not ds.has_labels:
+        raise data.DataError(f"{ds.name} has no labels; training needs a labelled dataset")
+    train_ds, val_ds = data.stratified_split(ds, cfg.val_fraction, seed)
+    if cfg.max_train and cfg.max_train < len(train_ds):
+        train_ds = train_ds.subset(np.arange(cfg.max_train))
+    if mk.uses_tensorflow and "tensorflow" not in __import__("sys").modules:
+        emit({"type": "phase", "phase": "importing TensorFlow"})
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import tensorflow  # noqa: F401  (6-10 s, once per worker)
+    emit({"type": "phase", "phase": "training"})
+    epochs_seen = []
+
+    def cb(ev):
+        if ev.get("type") == "epoch":
+            epochs_seen.append(ev)
+        emit(ev)
+
+    t0 = time.perf_counter()
+    with threadpool_limits(limits=mk.blas_threads):
+        trained = mk.train(cfg, train_ds, val_ds, seed=seed, callback=cb, should_stop=should_stop)
+    train_seconds = time.perf_counter() - t0
+    stopped = trained.stopped or should_stop()
+    if stopped and not epochs_seen:
+        return {"type": "stopped", "model": None, "metrics": {}}
+    emit({"type": "phase", "phase": "evaluating"})
+    predictor = models.build_predictor(kind, trained.spec, trained.arrays)
+    metrics = {"val_accuracy": evaluate(predictor, val_ds)["accuracy"], "train_accuracy":
+               evaluate(predictor, train_ds.subset(np.arange(min(len(train_ds), 2000))))["accuracy"]}
+    test_spec = job.get("test")
+    if test_spec:
+        try:
+            te = data.load(str(test_spec))
+            if te.has_labels:
+                metrics["test_accuracy"] = evaluate(predictor, te)["accuracy"]
+                metrics["test_data"] = te.name
+        except data.DataError as e:
+            metrics["test_error"] = str(e)
+    emit({"type": "phase", "phase": "saving"})
+    name = store.unique_name(job.get("name") or f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
+    meta = {
+        "config": models.config_dict(cfg), "preset": job.get("preset"), "dataset": {"spec": job.get("data") or "sample",
+        "name": ds.name, "n_train": len(train_ds), "n_val": len(val_ds)}, "seed": seed,
+        "epochs": len(epochs_seen), "metrics": metrics, "curves": _curves(trained.history, epochs_seen),
+        "train_seconds": round(train_seconds, 2), "stopped": bool(stopped), "job": job.get("id"),
+    }
+    files, tmpdir = None, None
+    if trained.keras_model is not None:
+        tmpdir = store.models_dir() / f".tmp-keras-{uuid.uuid4().hex[:8]}"
+        tmpdir.mkdir()
+        kp = tmpdir / "model.keras"
+        trained.keras_model.save(kp)
+        files = {"keras": kp}
+    try:
+        store.save(name, kind=kind, arrays=trained.arrays, spec=trained.spec, meta=meta, files=files)
+    finally:
+        if tmpdir is not None:
+            import shutil
+
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    return {"type": "stopped" if stopped else "done", "model": name, "metrics": metrics}
+
+
+def _curves(history: dict, epochs_seen: list) -> dict:
+    keys = ("loss", "accuracy", "val_loss", "val_accuracy", "seconds")
+    if epochs_seen:
+        return {"epoch": [e.get("epoch") for e in epochs_seen], **{k: [e.get(k) for e in epochs_seen] for k in keys}}
+    return {k: list(history.get(k, [])) for k in keys}
+
+
+# ---------------------------------------------------------------- the child process
+
+
+def _worker_main(job_q, ev_q, stop_ev):
+    """Child process: take jobs from ``job_q`` until None; events to ``ev_q``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the server's terminal is the parent's business
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    ev_q.put({"type": "ready", "pid": os.getpid()})
+    while True:
+        job = job_q.get()
+        if job is None:
+            break
+        jid = job["id"]
+        if job.get("home"):
+            os.environ["DIGITLAB_HOME"] = job["home"]
+        last = [0.0]
+
+        def emit(ev, jid=jid):
+            if ev.get("type") == "batch":
+                now = time.monotonic()
+                if now - last[0] < BATCH_EVENT_INTERVAL and ev.get("batch") != ev.get("n_batches"):
+                    return
+                last[0] = now
+            ev_q.put({**ev, "job": jid, "t": time.time()})
+
+        ev_q.put({"type": "started", "job": jid, "t": time.time(), "pid": os.getpid()})
+        try:
+            if job.get("_test_hook"):
+                _test_hook(job["_test_hook"], emit, stop_ev.is_set)
+            final = run_job(job, emit, stop_ev.is_set)
+        except BaseException as e:  # noqa: BLE001 - reported as the job's error; the worker goes on
+            final = {"type": "error", "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(limit=8)}
+        ev_q.put({**final, "job": jid, "t": time.time()})
+
+
+def _test_hook(hook: str, emit, should_stop):
+    """Misbehaving jobs for the tests: ``raise`` raises, ``hang`` ignores Stop, ``sleep:S`` sleeps."""
+    if hook == "raise":
+        raise RuntimeError("boom (test hook)")
+    if hook == "hang":
+        emit({"type": "phase", "phase": "hanging"})
+        while True:
+            time.sleep(0.05)
+    if hook.startswith("sleep:"):
+        end = time.monotonic() + float(hook.split(":")[1])
+        while time.monotonic() < end and not should_stop():
+            time.sleep(0.02)
+
+
+# ---------------------------------------------------------------- the parent side
+
+
+_main_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _no_main_reimport():
+    """Spawn re-imports the parent's ``__main__`` in the child (Streamlit's launcher, pytest,
+    or a script read from stdin, which fails). The child needs only this module, so hide
+    ``__main__``'s file and spec while the process starts."""
+    main = sys.modules.get("__main__")
+    with _main_lock:
+        saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+        try:
+            if main is not None:
+                main.__dict__.pop("__file__", None)
+                main.__dict__["__spec__"] = None
+            yield
+        finally:
+            if main is not None:
+                main.__dict__.pop("__spec__", None)
+                main.__dict__.update(saved)
+
+
+class _Job:
+    __slots__ = ("id", "kind", "name", "preset", "config", "data", "seed", "test", "state", "error", "traceback",
+                 "model", "metrics", "progress", "phase", "epochs", "batches", "events", "submitted", "started",
+                 "finished", "stop_requested", "stop_acked", "hook")
+
+    def __init__(self, **kw):
+        for k in self.__slots__:
+            setattr(self, k, kw.get(k))
+        self.epochs, self.events = [], []
+        self.batches = collections.deque(maxlen=MAX_BATCH_EVENTS)
+
+
+class Worker:
+    """The trainer worker: one warm child process, one job at a time, a queue in front.
+
+    Thread-safe; ``status``/``events``/``jobs`` read parent-side state only (cheap)."""
+
+    def __init__(self, *, stop_grace: float = 3.0, start: bool = True):
+        self._ctx = mp.get_context("spawn")
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._jobs: dict[str, _Job] = {}
+        self._queue: list[str] = []
+        self._running: str | None = None
+        self._proc = self._job_q = self._ev_q = self._stop_ev = None
+        self._closed = False
+        self._homes: dict[str, str] = {}  # job id -> DIGITLAB_HOME at submit time (the child follows it)
+        self.stop_grace = stop_grace
+        self.generation = 0
+        self.pid = None
+        self._ids = itertools.count(1)
+        if start:
+            self._spawn()
+        self._listener = threading.Thread(target=self._listen, name="digitlab-worker-listener", daemon=True)
+        self._listener.start()
+
+    # ---- process management (listener thread or under the lock)
+
+    def _spawn(self):
+        self._job_q, self._ev_q, self._stop_ev = self._ctx.Queue(), self._ctx.Queue(), self._ctx.Event()
+        self._proc = self._ctx.Process(target=_worker_main, args=(self._job_q, self._ev_q, self._stop_ev),
+                                       name="digitlab-trainer", daemon=True)
+        with _no_main_reimport():
+            self._proc.start()
+        self.pid = self._proc.pid
+        self.generation += 1
+
+    def _kill(self):
+        p = self._proc
+        if p is None:
+            return
+        p.terminate()
+        p.join(2)
+        if p.is_alive():
+            p.kill()
+            p.join(2)
+        for q in (self._job_q, self._ev_q):
+            try:
+                q.cancel_join_thread()
+                q.close()
+            except Exception:  # noqa: BLE001
+                pass
+        self._proc = None
+
+    def _dispatch(self):
+        if self._closed or self._running or not self._queue:
+            return
+        if self._proc is None or not self._proc.is_alive():
+            self._kill()
+            self._spawn()
+        jid = self._queue.pop(0)
+        j = self._jobs[jid]
+        self._stop_ev.clear()
+        j.state, j.started = "running", time.time()
+        self._running = jid
+        msg = {"id": jid, "kind": j.kind, "preset": j.preset, "config": j.config, "data": j.data, "name": j.name,
+               "seed": j.seed, "test": j.test, "home": self._homes.get(jid), "_test_hook": j.hook}
+        self._job_q.put(msg)
+        self._cond.notify_all()
+
+    def _finish(self, j: _Job, state: str, error: str | None = None):
+        j.state, j.finished = state, time.time()
+        if error is not None:
+            j.error = error
+        if self._running == j.id:
+            self._running = None
+        self._prune()
+        self._cond.notify_all()
+
+    def _prune(self):
+        """Forget the oldest finished jobs beyond MAX_FINISHED_JOBS (a long-running server)."""
+        done = [j for j in self._jobs.values() if j.state in ("done", "stopped", "error")]
+        excess = len(done) - MAX_FINISHED_JOBS
+        for j in sorted(done, key=lambda j: j.finished or 0)[:max(0, excess)]:
+            self._jobs.pop(j.id, None)
+            self._homes.pop(j.id, None)
+
+    def _listen(self):
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                q = self._ev_q
+            ev = None
+            if q is not None:
+                try:
+                    ev = q.get(timeout=0.05)
+                except queue_mod.Empty:
+                    pass
+                except (EOFError, OSError, ValueError):
+                    time.sleep(0.05)
+            else:
+                time.sleep(0.05)
+            with self._lock:
+                if self._closed:
+                    return
+                if ev is not None and q is self._ev_q:
+                    self._handle(ev)
+                self._watchdog()
+                self._dispatch()
+
+    def _handle(self, ev: dict):
+        j = self._jobs.get(ev.get("job"))
+        if j is None:
+            return
+        typ = ev.get("type")
+        ev = dict(ev, seq=len(j.events))
+        j.events.append(ev)
+        if typ == "started":
+            j.started = ev.get("t", j.started)
+        elif typ == "phase":
+            j.phase = ev.get("phase")
+            if j.stop_requested is not None and j.phase in ("evaluating", "saving"):
+                j.stop_acked = True  # training has ended: let it save the partial model
+        elif typ == "batch":
+            j.batches.append(ev)
+            j.progress = ev
+        elif typ == "epoch":
+            j.epochs.append(ev)
+            j.progress = ev
+        elif typ in ("done", "stopped"):
+            j.model, j.metrics = ev.get("model"), ev.get("metrics")
+            self._finish(j, typ)
+        elif typ == "error":
+            j.traceback = ev.get("traceback")
+            self._finish(j, "error", ev.get("error"))
+        self._cond.notify_all()
+
+    def _watchdog(self):
+        jid = self._running
+        if jid is None:
+            return
+        j = self._jobs[jid]
+        alive = self._proc is not None and self._proc.is_alive()
+        if j.stop_requested and not j.stop_acked and time.time() - j.stop_requested > self.stop_grace:
+            self._kill()
+            j.events.append({"type": "stopped", "job": jid, "seq": len(j.events), "t": time.time(),
+                             "model": None, "terminated": True})
+            self._finish(j, "stopped", None)
+            j.phase = "terminated (ignored Stop)"
+            self._spawn()
+        elif not alive:
+            code = self._proc.exitcode if self._proc is not None else None
+            self._kill()
+            err = f"the trainer process died (exit code {code})"
+            j.events.append({"type": "error", "job": jid, "seq": len(j.events), "t": time.time(), "error": err})
+            self._finish(j, "error", err)
+            if not self._closed:
+                self._spawn()
+
+    # ---- public API
+
+    def submit(self, kind: str, config: dict | None = None, data: str = "sample", name: str | None = None,
+               seed: int = 0, *, preset: str | None = None, test: str | None = None, _hook: str | None = None) -> str:
+        """Queue a training job; returns its id. The config is validated here (``ConfigError``)."""
+        if config is not None and not isinstance(config, dict):
+            config = models.config_dict(config)
+        cfg = models.config_from_dict(kind, config, preset)  # raises ConfigError/UnknownKindError now
+        if name is not None:
+            store.check_name(name)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the worker has been shut down")
+            jid = f"j{next(self._ids)}-{uuid.uuid4().hex[:6]}"
+            self._jobs[jid] = _Job(id=jid, kind=kind, name=name, preset=preset, config=models.config_dict(cfg),
+                                   data=str(data), seed=int(seed), test=test, state="queued", submitted=time.time(),
+                                   hook=_hook)
+            self._homes[jid] = str(store.home())
+            self._queue.append(jid)
+            self._dispatch()
+            self._cond.notify_all()
+            return jid
+
+    def _job(self, job_id) -> _Job:
+        try:
+            return self._jobs[job_id]
+        except KeyError:
+            raise KeyError(f"no job {job_id!r}") from None
+
+    def status(self, job_id: str) -> dict:
+        with self._lock:
+            j = self._job(job_id)
+            return {
+                "id": j.id, "state": j.state, "kind": j.kind, "name": j.name, "error": j.error, "model": j.model,
+                "position": self._queue.index(j.id) + 1 if j.state == "queued" else 0,
+                "progress": j.progress, "phase": j.phase, "epochs": list(j.epochs), "batches": list(j.batches),
+                "metrics": j.metrics, "started": j.started, "finished": j.finished, "submitted": j.submitted,
+                "config": j.config, "data": j.data, "seed": j.seed, "stop_requested": j.stop_requested is not None,
+            }
+
+    def events(self, job_id: str, since: int = 0) -> list[dict]:
+        with self._lock:
+            return list(self._job(job_id).events[since:])
+
+    def jobs(self) -> list[dict]:
+        """Every job (newest first), without the batch events."""
+        with self._lock:
+            out = []
+            for j in sorted(self._jobs.values(), key=lambda j: j.submitted, reverse=True):
+                s = self.status(j.id)
+                s.pop("batches")
+                out.append(s)
+            return out
+
+    def stop(self, job_id: str) -> dict:
+        """Queued: cancelled at once. Running: asked to stop (within ~1 s); terminated after ``stop_grace``."""
+        with self._lock:
+            j = self._job(job_id)
+            if j.state == "queued":
+                self._queue.remove(job_id)
+                j.events.append({"type": "stopped", "job": job_id, "seq": len(j.events), "t": time.time(),
+                                 "model": None, "cancelled": True})
+                self._finish(j, "stopped")
+            elif j.state == "running" and j.stop_requested is None:
+                j.stop_requested = time.time()
+                self._stop_ev.set()
+            return self.status(job_id)
+
+    def wait(self, job_id: str, timeout: float | None = None) -> dict:
+        """Block until the job is done/stopped/error (or ``timeout``); returns its status."""
+        end = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._job(job_id).state in ("queued", "running"):
+                left = None if end is None else end - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                self._cond.wait(0.2 if left is None else min(left, 0.2))
+            return self.status(job_id)
+
+    def ensure_defaults(self, *, force: bool = False, test: str | None = None) -> list[str]:
+        """Queue the default models (:data:`DEFAULT_MODELS`) when the store is empty
+        (``force``: those whose names are free); returns the job ids queued."""
+        with self._lock:
+            if not force and not store.is_empty():
+                return []
+            busy = {j.name for j in self._jobs.values() if j.state in ("queued", "running")}
+            t = test if test is not None else (str(official_test_path()) if official_test_path() else None)
+            ids = []
+            for name, kind, preset, over in DEFAULT_MODELS:
+                if name in busy or store.exists(name):
+                    continue
+                ids.append(self.submit(kind, over, "sample", name, 0, preset=preset, test=t))
+            return ids
+
+    def alive(self) -> bool:
+        with self._lock:
+            return self._proc is not None and self._proc.is_alive()
+
+    def shutdown(self, timeout: float = 3.0) -> None:
+        """Cancel queued jobs, stop the running one, end the process."""
+        with self._lock:
+            if self._closed:
+                return
+            for jid in list(self._queue):
+                self.stop(jid)
+            if self._running:
+                self._stop_ev.set()
+            self._closed = True
+            self._cond.notify_all()
+            proc, job_q = self._proc, self._job_q
+        try:
+            if job_q is not None:
+                job_q.put(None)
+            if proc is not None:
+                proc.join(timeout)
+        except Exception:  # noqa: BLE001
+            pass
+        with self._lock:
+            self._kill()
+        self._listener.join(1)
+
+    close = shutdown
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.shutdown()
+
+
+_singleton: Worker | None = None
+_singleton_lock = threading.Lock()
+
+
+def defaults_enabled() -> bool:
+    return os.environ.get("DIGITLAB_NO_DEFAULTS", "") in ("", "0")
+
+
+def get_worker() -> Worker:
+    """The process-wide Worker (started on first call; default models queued when the
+    store is empty, unless ``DIGITLAB_NO_DEFAULTS=1``)."""
+    global _singleton
+    with _singleton_lock:
+        if _singleton is None or _singleton._closed:
+            _singleton = Worker()
+            atexit.register(_singleton.shutdown)
+            if defaults_enabled():
+                try:
+                    _singleton.ensure_defaults()
+                except Exception:  # noqa: BLE001 - never block the app on the defaults
+                    pass
+        return _singleton

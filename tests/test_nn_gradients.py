@@ -1,0 +1,190 @@
+"""Finite-difference gradient checks (float64, relative error < 1e-6) for every
+activation, loss and layer, and for a whole small network."""
+import numpy as np
+import pytest
+
+from digitlab.nn import (ACTIVATIONS, DERIVATIVES, LOSS_DERIVATIVES, LOSSES, Conv2D, Dense, Dropout, Flatten,
+                         MaxPool2D, Sequential)
+from digitlab.nn.losses import output_delta, sparse_cross_entropy
+
+TOL = 1e-6
+EPS = 1e-6
+
+
+def rel_err(a, b):
+    a, b = np.ravel(a), np.ravel(b)
+    return np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12)
+
+
+def numeric_grad(f, x, eps=EPS):
+    """Central differences of the scalar f() with respect to the array x (in place)."""
+    g = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        old = x[i]
+        x[i] = old + eps
+        fp = f()
+        x[i] = old - eps
+        fm = f()
+        x[i] = old
+        g[i] = (fp - fm) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_derivative(name):
+    rng = np.random.default_rng(1)
+    Z = rng.normal(size=(4, 5))
+    Z[np.abs(Z) < 1e-3] = 0.5  # keep away from relu's kink
+    G = rng.normal(size=Z.shape)
+    A = ACTIVATIONS[name](Z)
+    analytic = DERIVATIVES[name](A, G)
+    numeric = numeric_grad(lambda: float(np.sum(ACTIVATIONS[name](Z) * G)), Z)
+    assert rel_err(analytic, numeric) < TOL
+
+
+def test_activations_keep_dtype_and_sigmoid_does_not_overflow():
+    z = np.array([-1000.0, 0.0, 1000.0], np.float32)
+    for name, f in ACTIVATIONS.items():
+        out = f(z[None, :])
+        assert out.dtype == np.float32, name
+    with np.errstate(over="raise"):
+        s = ACTIVATIONS["sigmoid"](z)
+    assert s[0] == 0 and s[1] == 0.5 and s[2] == 1
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_loss_derivative(name):
+    rng = np.random.default_rng(2)
+    if name == "binary_cross_entropy":
+        P = rng.uniform(0.1, 0.9, size=(6, 1))
+        Y = rng.integers(0, 2, size=(6, 1)).astype(float)
+    else:
+        P = ACTIVATIONS["softmax"](rng.normal(size=(6, 4)))
+        Y = np.eye(4)[rng.integers(0, 4, 6)]
+    analytic = LOSS_DERIVATIVES[name](P, Y)
+    numeric = numeric_grad(lambda: LOSSES[name](P, Y), P)
+    assert rel_err(analytic, numeric) < TOL
+
+
+@pytest.mark.parametrize("out", ["softmax", "sigmoid"])
+def test_fused_output_delta_is_the_chain_rule(out):
+    rng = np.random.default_rng(3)
+    k = 4 if out == "softmax" else 1
+    Z = rng.normal(size=(5, k))
+    y = rng.integers(0, max(k, 2), 5)
+    numeric = numeric_grad(lambda: sparse_cross_entropy(ACTIVATIONS[out](Z), y), Z)
+    assert rel_err(output_delta(ACTIVATIONS[out](Z), y), numeric) < TOL
+
+
+def check_layer(layer, input_shape, n=2, seed=0):
+    """dX and every dParam of sum(layer(X) * G) against central differences."""
+    rng = np.random.default_rng(seed)
+    layer.build(input_shape, rng, np.float64)
+    for v in layer.params.values():
+        v[...] = rng.normal(size=v.shape) * 0.5
+    X = rng.normal(size=(n,) + tuple(input_shape))
+    G = rng.normal(size=(n,) + tuple(layer.output_shape))
+    drop_seed = 123
+
+    def f():
+        if isinstance(layer, Dropout):
+            layer.rng = np.random.default_rng(drop_seed)
+        return float(np.sum(layer.forward(X, training=True) * G))
+
+    f()
+    dX = layer.backward(G)
+    assert dX.shape == X.shape
+    assert rel_err(dX, numeric_grad(f, X)) < TOL
+    f()
+    layer.backward(G)
+    for k, p in layer.params.items():
+        analytic = layer.grads[k].copy()
+        assert rel_err(analytic, numeric_grad(f, p)) < TOL, k
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_dense(activation):
+    check_layer(Dense(3, activation), (5,), n=4)
+
+
+@pytest.mark.parametrize("kernel,strides,padding", [
+    (3, 1, "valid"), (3, 1, "same"), (3, 2, "valid"), (3, 2, "same"), ((2, 3), (2, 1), "same"), (1, 1, "valid"),
+])
+def test_conv2d(kernel, strides, padding):
+    check_layer(Conv2D(3, kernel, strides, padding, activation="tanh"), (6, 7, 2))
+
+
+def test_conv2d_relu_chunked():
+    """Several im2col chunks (tiny chunk size) give the same gradients."""
+    layer = Conv2D(2, 3, activation="relu")
+    layer.chunk = 1
+    check_layer(layer, (5, 5, 2), n=3)
+
+
+@pytest.mark.parametrize("pool,strides,padding,shape", [
+    (2, None, "valid", (4, 6, 2)), (2, None, "valid", (5, 5, 2)), (3, 2, "valid", (7, 7, 1)),
+    (2, None, "same", (5, 5, 2)), (2, 1, "valid", (4, 4, 3)),
+])
+def test_maxpool(pool, strides, padding, shape):
+    check_layer(MaxPool2D(pool, strides, padding), shape)
+    layer = MaxPool2D(pool, strides, padding)
+    layer.workers = 2
+    check_layer(layer, shape, n=32)  # batch split over two threads
+
+
+def test_flatten():
+    check_layer(Flatten(), (3, 4, 2))
+
+
+def test_dropout():
+    check_layer(Dropout(0.4), (10,), n=5)
+
+
+def test_whole_network_gradients():
+    """A small CNN with every layer kind, softmax + cross-entropy, float64."""
+    model = Sequential([Conv2D(2, 3, 2, "same", "relu"), Conv2D(3, 2, activation="tanh"), MaxPool2D(2),
+                        Flatten(), Dense(5, "sigmoid"), Dense(4, "softmax")],
+                       input_shape=(8, 8, 1), seed=0, dtype=np.float64)
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(3, 8, 8, 1))
+    y = np.array([0, 3, 1])
+
+    def f():
+        return sparse_cross_entropy(model.forward(X, training=True), y)
+
+    model.backward(output_delta(model.forward(X, training=True), y))
+    for layer in model.layers:
+        for k, p in layer.params.items():
+            analytic = layer.grads[k].copy()
+            assert rel_err(analytic, numeric_grad(f, p)) < TOL, (layer.name, k)
+
+
+def test_conv_worker_threads_give_the_same_results():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(9, 10, 10, 3))
+    G = rng.normal(size=(9, 8, 8, 4))
+    out = []
+    for workers in (1, 2):
+        layer = Conv2D(4, 3, activation="relu")
+        layer.chunk, layer.workers = 2, workers
+        layer.build((10, 10, 3), np.random.default_rng(1), np.float64)
+        A = layer.forward(X, training=True)
+        out.append((A, layer.backward(G), layer.grads["W"].copy(), layer.grads["b"].copy()))
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_dense_split_gemm_gives_the_same_results():
+    rng = np.random.default_rng(0)
+    X, G = rng.normal(size=(64, 300)), rng.normal(size=(64, 300))
+    out = []
+    for workers in (1, 2):
+        layer = Dense(300, "relu")
+        layer.workers = workers
+        layer.build((300,), np.random.default_rng(1), np.float64)
+        A = layer.forward(X, training=True)
+        out.append((A, layer.backward(G), layer.grads["W"].copy()))
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

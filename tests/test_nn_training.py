@@ -1,0 +1,185 @@
+"""Hand-worked update steps, seeded short training runs, callbacks/stop, save/load."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digitlab.data import load_idx, load_sample, to_float
+from digitlab.nn import SGD, Adam, Conv2D, Dense, Flatten, MaxPool2D, Momentum, Sequential, mlp, seed_cnn
+from digitlab.nn.layers import Dropout
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+TEST_IMAGES = DATA / "t10k-images-idx3-ubyte.gz"
+
+
+@pytest.fixture(scope="module")
+def sample():
+    ds = load_sample()
+    return to_float(ds.images)[..., None], ds.labels
+
+
+@pytest.fixture(scope="module")
+def official_test():
+    if not TEST_IMAGES.is_file():
+        pytest.skip(f"official MNIST test set missing at {TEST_IMAGES}")
+    ds = load_idx(TEST_IMAGES)
+    return to_float(ds.images)[..., None], ds.labels
+
+
+def tiny_model():
+    m = Sequential([Dense(2, "softmax")], input_shape=(2,))
+    m.set_weights([np.array([[0.1, 0.2], [0.3, 0.4]], np.float32), np.zeros(2, np.float32)])
+    return m
+
+
+def test_hand_worked_sgd_step():
+    """X = [1, 2], y = 0. Z = X W = [0.7, 1.0]; softmax p = [0.425557, 0.574443];
+    dZ = p - [1, 0] = [-0.574443, 0.574443]; dW = Xᵀ dZ; one SGD step with lr 0.1."""
+    m = tiny_model()
+    m.fit(np.array([[1.0, 2.0]], np.float32), np.array([0]), epochs=1, batch_size=1, optimizer=SGD(lr=0.1))
+    W, b = m.get_weights()
+    g = 0.574443
+    np.testing.assert_allclose(W, [[0.1 + 0.1 * g, 0.2 - 0.1 * g], [0.3 + 0.2 * g, 0.4 - 0.2 * g]], atol=1e-6)
+    np.testing.assert_allclose(b, [0.1 * g, -0.1 * g], atol=1e-6)
+
+
+def test_hand_worked_adam_and_momentum_first_steps():
+    # Adam's first step moves every weight by lr · sign(g) (m̂/√v̂ = g/|g|)
+    m = tiny_model()
+    W0 = m.get_weights()[0]
+    m.fit(np.array([[1.0, 2.0]], np.float32), np.array([0]), epochs=1, batch_size=1, optimizer=Adam(lr=0.01))
+    np.testing.assert_allclose(m.get_weights()[0] - W0, [[0.01, -0.01], [0.01, -0.01]], atol=1e-6)
+    # momentum's first step is an SGD step; L2 adds l2·W to the weights' gradient only
+    m = tiny_model()
+    m.fit(np.array([[1.0, 2.0]], np.float32), np.array([0]), epochs=1, batch_size=1,
+          optimizer=Momentum(lr=0.1, momentum=0.9, l2=0.5))
+    W, b = m.get_weights()
+    g = 0.574443
+    np.testing.assert_allclose(W[0, 0], 0.1 - 0.1 * (-g + 0.5 * 0.1), atol=1e-6)
+    np.testing.assert_allclose(b, [0.1 * g, -0.1 * g], atol=1e-6)
+
+
+def test_momentum_second_step():
+    p, g = np.array([1.0], np.float32), np.array([2.0], np.float32)
+    opt = Momentum(lr=0.1, momentum=0.9)
+    opt.update([p], [g])  # v = -0.2, p = 0.8
+    opt.update([p], [g])  # v = 0.9·(-0.2) - 0.2 = -0.38, p = 0.42
+    np.testing.assert_allclose(p, [0.42], atol=1e-6)
+
+
+def test_float32_throughout(sample):
+    X, y = sample
+    m = seed_cnn()
+    assert all(w.dtype == np.float32 for w in m.get_weights())
+    assert m.predict_proba(X[:3]).dtype == np.float32
+    assert all(a.dtype == np.float32 for _, a in m.activations(X[:2]))
+
+
+def test_mlp_trains_seeded(sample):
+    X, y = sample
+    kw = dict(epochs=3, batch_size=64, X_val=X[8000:9000], y_val=y[8000:9000], seed=1)
+    h1 = mlp(seed=3).fit(X[:3000], y[:3000], **kw)
+    h2 = mlp(seed=3).fit(X[:3000], y[:3000], **kw)
+    assert h1 == h2  # same seeds, same run
+    assert h1["val_accuracy"][-1] > 0.88
+    assert h1["loss"][-1] < h1["loss"][0]
+
+
+def test_cnn_trains_on_small_subset(sample, official_test):
+    X, y = sample
+    Xt, yt = official_test
+    m = seed_cnn(seed=0)
+    h = m.fit(X[:1500], y[:1500], epochs=2, batch_size=64, seed=0)
+    loss, acc = m.evaluate(Xt[:1000], yt[:1000])
+    assert acc > 0.85, h
+
+
+def test_other_architectures_train(sample):
+    X, y = sample
+    m = Sequential([Conv2D(8, 3, 2, "same", "relu"), MaxPool2D(2), Flatten(), Dropout(0.1), Dense(32, "tanh"),
+                    Dense(10, "softmax")], seed=0)
+    h = m.fit(X[:2000], y[:2000], epochs=3, batch_size=32, optimizer=Momentum(0.05), X_val=X[9000:],
+              y_val=y[9000:])
+    assert h["val_accuracy"][-1] > 0.8
+    m = mlp((64, 32), activation="sigmoid", seed=0)
+    h = m.fit(X[:2000], y[:2000], epochs=4, batch_size=32, optimizer=Adam(1e-2, l2=1e-4), X_val=X[9000:],
+              y_val=y[9000:])
+    assert h["val_accuracy"][-1] > 0.8
+
+
+def test_callback_events_and_stop(sample):
+    X, y = sample
+    events = []
+    mlp().fit(X[:1000], y[:1000], epochs=2, batch_size=250, X_val=X[1000:1200], y_val=y[1000:1200],
+              callback=events.append)
+    batch = [e for e in events if e["type"] == "batch"]
+    epoch = [e for e in events if e["type"] == "epoch"]
+    assert len(batch) == 8 and len(epoch) == 2
+    assert set(batch[0]) == {"type", "epoch", "batch", "n_batches", "loss", "accuracy", "samples_per_s"}
+    assert (batch[0]["epoch"], batch[0]["batch"], batch[0]["n_batches"]) == (1, 1, 4)
+    assert set(epoch[0]) == {"type", "epoch", "epochs", "loss", "accuracy", "val_loss", "val_accuracy",
+                             "samples_per_s", "seconds"}
+    assert epoch[1]["epochs"] == 2 and 0 <= epoch[1]["val_accuracy"] <= 1
+    assert all(isinstance(e["loss"], float) for e in events)
+
+    events.clear()
+    h = mlp().fit(X[:1000], y[:1000], epochs=50, batch_size=100, callback=events.append,
+                  should_stop=lambda: sum(e["type"] == "batch" for e in events) >= 3)
+    assert h["stopped"] is True
+    assert sum(e["type"] == "batch" for e in events) == 3 and h["loss"] == []
+    h = mlp().fit(X[:100], y[:100], epochs=1)
+    assert h["stopped"] is False and h["val_loss"] == [None] and h["val_accuracy"] == [None]
+
+
+def test_save_load_round_trip(tmp_path, sample):
+    X, _ = sample
+    m = seed_cnn(seed=7)
+    m.save(tmp_path / "cnn")
+    assert sorted(p.name for p in (tmp_path / "cnn").iterdir()) == ["architecture.json", "weights.npz"]
+    with np.load(tmp_path / "cnn" / "weights.npz", allow_pickle=False) as z:
+        assert len(z.files) == 8
+    json.loads((tmp_path / "cnn" / "architecture.json").read_text())
+    m2 = Sequential.load(tmp_path / "cnn")
+    np.testing.assert_array_equal(m.predict_proba(X[:20]), m2.predict_proba(X[:20]))
+    m3 = Sequential.from_config(m.to_config())
+    m3.set_weights(m.get_weights())
+    np.testing.assert_array_equal(m.predict_proba(X[:5]), m3.predict_proba(X[:5]))
+    assert m2.to_config() == m.to_config()
+
+
+def test_shapes_names_and_inputs(sample):
+    X, _ = sample
+    m = seed_cnn()
+    acts = m.activations(X[:2])
+    assert [n for n, _ in acts] == ["conv2d", "conv2d_1", "max_pooling2d", "dropout", "flatten", "dense",
+                                    "dropout_1", "dense_1"]
+    assert [a.shape for _, a in acts][:3] == [(2, 26, 26, 32), (2, 24, 24, 64), (2, 12, 12, 64)]
+    assert [w.shape for w in m.get_weights()] == [(3, 3, 1, 32), (32,), (3, 3, 32, 64), (64,), (9216, 128),
+                                                   (128,), (128, 10), (10,)]
+    P = m.predict_proba(X[:300])
+    assert P.shape == (300, 10) and np.allclose(P.sum(1), 1, atol=1e-5)
+    # uint8 images and (n, 28, 28) are accepted too
+    ds = load_sample()
+    np.testing.assert_allclose(m.predict_proba(ds.images[:4]), P[:4], atol=1e-6)
+    assert mlp().predict_proba(X[:3, :, :, 0]).shape == (3, 10)
+
+
+def test_conv_matches_naive_loops():
+    rng = np.random.default_rng(0)
+    for strides, padding in [(1, "valid"), (2, "same"), (2, "valid")]:
+        layer = Conv2D(4, 3, strides, padding)
+        layer.build((7, 8, 3), rng)
+        X = rng.normal(size=(2, 7, 8, 3)).astype(np.float32)
+        out = layer.forward(X)
+        W = layer.params["W"]
+        if padding == "same":
+            Ho, Wo = -(-7 // strides), -(-8 // strides)
+            ph, pw = max((Ho - 1) * strides + 3 - 7, 0), max((Wo - 1) * strides + 3 - 8, 0)
+            X = np.pad(X, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
+        ref = np.zeros(out.shape, np.float64)
+        for i in range(out.shape[1]):
+            for j in range(out.shape[2]):
+                patch = X[:, i * strides : i * strides + 3, j * strides : j * strides + 3, :]
+                ref[:, i, j] = np.einsum("nhwc,hwcf->nf", patch, W)
+        np.testing.assert_allclose(out, ref, atol=1e-5)
