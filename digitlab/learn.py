@@ -245,7 +245,7 @@ def boundary_figure(params: dict, X, Y, title: str, x_title: str, y_title: str, 
     data = [
         {"type": "contour", "x": gx, "y": gy, "z": P, "zmin": 0, "zmax": 1, "colorscale": DIVERGING,
          "opacity": 0.8, "showlegend": False, "contours": {"start": 0, "end": 1, "size": 0.1}, "line": {"width": 0},
-         "colorbar": {"title": {"text": "p"}, "thickness": 10, "len": 0.8}, "hoverinfo": "skip"},
+         "showscale": False, "hoverinfo": "skip"},  # the caption under the figure explains the colours
         {"type": "contour", "x": gx, "y": gy, "z": P, "showscale": False, "hoverinfo": "skip", "showlegend": False,
          "contours": {"start": 0.5, "end": 0.5, "size": 1, "coloring": "none"}, "line": {"color": "black", "width": 2}},
     ]
@@ -306,6 +306,12 @@ def conv_position(k: int, out_w: int, stride: int) -> tuple[int, int, int, int]:
     return r, c, r * stride, c * stride
 
 
+def _frame(h: int, w: int, axes: str = "") -> dict:
+    """A thin grey frame around an h×w image panel (white pixels would melt into the page)."""
+    return {"type": "rect", "x0": -0.5, "x1": w - 0.5, "y0": -0.5, "y1": h - 0.5, "xref": f"x{axes}",
+            "yref": f"y{axes}", "line": {"color": "#bbbbbb", "width": 1}}
+
+
 def _square(r0, c0, size, axes: str = "", color=RED, width=3) -> dict:
     return {"type": "rect", "x0": c0 - 0.5, "x1": c0 + size - 0.5, "y0": r0 - 0.5, "y1": r0 + size - 0.5,
             "xref": f"x{axes}", "yref": f"y{axes}", "line": {"color": color, "width": width}}
@@ -329,7 +335,7 @@ def conv_figure(image, out, k: int, stride: int, ksize: int, titles, title: str)
          "showscale": False, "hovertemplate": hover, "xaxis": "x2", "yaxis": "y2"},
     ]
     lay = _image_axes(2, titles, 0.06)
-    lay["shapes"] = [_square(i0, j0, ksize), _square(r, c, 1, "2")]
+    lay["shapes"] = [_frame(*np.shape(image)), _frame(Ho, Wo, "2"), _square(i0, j0, ksize), _square(r, c, 1, "2")]
     return _fig(data, title, 330, lay)
 
 
@@ -343,7 +349,9 @@ def maps_figure(maps, titles, title: str, height: int = 300, diverging: bool = T
         data.append({"type": "heatmap", "z": z, "colorscale": DIVERGING if diverging else INK,
                      "reversescale": not diverging, "showscale": False, "zmin": -m if diverging else 0, "zmax": m,
                      "hovertemplate": "row %{y}, col %{x}: %{z:.2f}<extra></extra>", "xaxis": f"x{s}", "yaxis": f"y{s}"})
-    return _fig(data, title, height, _image_axes(len(maps), titles))
+    lay = _image_axes(len(maps), titles)
+    lay["shapes"] = [_frame(*np.shape(z), "" if i == 0 else str(i + 1)) for i, z in enumerate(maps)]
+    return _fig(data, title, height, lay)
 
 
 def out_size(n: int, k: int, stride: int, pad: int = 0) -> int:

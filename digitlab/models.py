@@ -668,7 +668,7 @@ REGISTRY: dict[str, ModelKind] = {
         "A fully connected network written in NumPy: the 28x28 image is flattened to 784 numbers, each "
         "hidden layer multiplies by a weight matrix, adds a bias and applies an activation, and a softmax "
         "turns the last 10 numbers into probabilities. Backpropagation and the optimiser are ours too.",
-        NumpyMLPConfig, {"default": {}, "quick": {"epochs": 2}, "wide": {"hidden": (256,), "epochs": 10},
+        NumpyMLPConfig, {"default": {}, "quick": {"epochs": 2}, "wide": {"hidden": (256,), "epochs": 30, "shift": 1, "lr_decay": 0.92},
                          "sgd": {"optimizer": "sgd", "lr": 0.1}},
         "default", train_numpy_mlp, build=build_numpy_mlp),
     "numpy-cnn": ModelKind(

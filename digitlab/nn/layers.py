@@ -12,7 +12,6 @@ channels-last flatten are used as they are, so Keras weights load unchanged.
 """
 from __future__ import annotations
 
-import math
 import os
 
 import numpy as np

@@ -53,11 +53,11 @@ def output_delta(P, y):
 
 def sparse_cross_entropy(P, y):
     """Mean cross-entropy from int labels: -mean log p[y] (binary when P is (n, 1))."""
-    P = _clip(P)
     if P.shape[1] == 1:
-        p = P[:, 0]
-        return float(-np.mean(np.where(y == 1, np.log(p), np.log(1 - p))))
-    return float(-np.mean(np.log(P[np.arange(len(P)), y])))
+        p = np.where(y == 1, P[:, 0], 1 - P[:, 0])
+    else:
+        p = P[np.arange(len(P)), y]
+    return float(-np.mean(np.log(np.clip(p, EPS, 1 - EPS))))
 
 
 LOSSES = {

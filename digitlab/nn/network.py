@@ -133,8 +133,11 @@ class Sequential:
 
     # ------------------------------------------------------------ forward / backward
 
+    def workers_used(self) -> int:
+        return self.workers or _auto_workers(self.layers)
+
     def _threads(self) -> int:
-        w = self.workers or _auto_workers(self.layers)
+        w = self.workers_used()
         for layer in self.layers:
             if isinstance(layer, (Conv2D, Dense, MaxPool2D)):
                 layer.workers = w
@@ -211,6 +214,10 @@ class Sequential:
         recorded in the history). ``augment`` = k shifts each training image by a random
         whole number of pixels in [-k, k] both ways; ``lr_decay`` multiplies the
         learning rate after each epoch.
+
+        Shuffling and dropout masks are seeded by ``seed``: calling fit several times
+        (e.g. one epoch at a time), pass the same optimizer (Adam keeps its moments)
+        and a different seed each time.
         """
         optimizer = optimizer if optimizer is not None else Adam(lr=1e-3)
         X, y = self._prep(X), np.asarray(y, dtype=np.int64)
@@ -257,9 +264,7 @@ class Sequential:
                     train_s = time.perf_counter() - t0
                     vl = va = None
                     if has_val:
-                        first.need_dx = True
                         vl, va = self.evaluate(X_val, y_val)
-                        first.need_dx = False
                     ev = {"type": "epoch", "epoch": epoch, "epochs": epochs, "loss": loss_sum / seen,
                           "accuracy": correct / seen, "val_loss": vl, "val_accuracy": va,
                           "samples_per_s": seen / max(train_s, 1e-9), "seconds": time.perf_counter() - t0}
