@@ -54,6 +54,14 @@ def t(key: str, **fields) -> str:
     return texts.text(lang(), key, **fields)
 
 
+def mt(kind: str, setting: str | None = None, attr: str = "label") -> str:
+    """A model kind's label/explanation or a setting's help, in the chosen language."""
+    try:
+        return texts.model_text(lang(), kind, setting, attr)
+    except Exception:  # noqa: BLE001 - an unknown kind in an old stored model
+        return kind if setting is None else ""
+
+
 @contextlib.contextmanager
 def guard():
     """Show an exception as ``st.error`` with its reason (never a traceback on the page);

@@ -1,8 +1,8 @@
 """Home: what DigitLab is, a workshop path, the default models' state, the tutorial's results next to ours."""
 import streamlit as st
 
-from digitlab import models, results
-from pages.common import active_jobs, current_dataset, stored_models, t
+from digitlab import results
+from pages.common import active_jobs, current_dataset, mt, stored_models, t
 
 st.title(t("home.title"))
 st.markdown(t("home.intro"))
@@ -35,7 +35,7 @@ with right:
         m, j = metas.get(name), jobs.get(name)
         state = "ready" if m else ("training" if j and j["state"] == "running" else "queued" if j else "missing")
         met = (m or {}).get("metrics") or {}
-        rows.append({t("home.col.model"): name, t("home.col.kind"): models.REGISTRY[kind].label,
+        rows.append({t("home.col.model"): name, t("home.col.kind"): mt(kind),
                      t("home.col.state"): t(f"home.state.{state}"), t("home.col.val"): pct(met.get("val_accuracy")),
                      t("home.col.test"): pct(met.get("test_accuracy"))})
     st.dataframe(rows, hide_index=True)

@@ -2,8 +2,8 @@
 import numpy as np
 import streamlit as st
 
-from digitlab import data, insight, models, store, viz
-from pages.common import current_dataset, guard, my_drawings, stored_models, t
+from digitlab import data, insight, store, viz
+from pages.common import current_dataset, guard, mt, my_drawings, stored_models, t
 
 st.title(t("inspect.title"))
 st.caption(t("inspect.intro"))
@@ -26,7 +26,7 @@ st.session_state["inspect_model_set"] = True
 def label_of(name):
     m = by_name[name]
     acc = (m.get("metrics") or {}).get("val_accuracy")
-    kind = models.REGISTRY[m["kind"]].label if m.get("kind") in models.REGISTRY else m.get("kind")
+    kind = mt(m.get("kind", "?"))
     return f"{name} — {kind}" + (f" — {100 * acc:.1f}%" if acc is not None else "")
 
 
@@ -48,7 +48,7 @@ def pct(v):
     return "–" if v is None else f"{100 * v:.2f}%"
 
 
-kind_label = models.REGISTRY[meta["kind"]].label if meta.get("kind") in models.REGISTRY else meta.get("kind", "?")
+kind_label = mt(meta.get("kind", "?"))
 st.caption(f"{t('inspect.m.kind')}: **{kind_label}** · {(meta.get('dataset') or {}).get('name', '')} · {meta.get('created', '')}")
 c = st.columns(4)
 c[0].metric(t("inspect.m.val"), pct(met.get("val_accuracy")))

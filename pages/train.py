@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from digitlab import models, store, viz
-from pages.common import current_dataset, dataset_spec, guard, sample, stored_models, t, worker
+from pages.common import current_dataset, dataset_spec, guard, mt, sample, stored_models, t, worker
 
 st.title(t("train.title"))
 st.caption(t("train.intro"))
@@ -14,9 +14,9 @@ ACTIVE = ("queued", "running")
 CHART_CFG = {"displayModeBar": False}
 
 
-def widget(info: dict, key: str):
+def widget(kind: str, info: dict, key: str):
     """One widget for one config field, from its metadata (range/choices/help)."""
-    name, v, help_ = info["name"], info["default"], info.get("help")
+    name, v, help_ = info["name"], info["default"], mt(kind, info["name"])
     label = name.replace("_", " ")
     if "choices" in info:
         return st.selectbox(label, info["choices"], index=info["choices"].index(v), help=help_, key=key)
@@ -37,12 +37,12 @@ def widget(info: dict, key: str):
 
 kinds = list(models.REGISTRY)
 c1, c2 = st.columns([2, 1])
-kind = c1.selectbox(t("train.kind"), kinds, format_func=lambda k: models.REGISTRY[k].label, key="train_kind")
+kind = c1.selectbox(t("train.kind"), kinds, format_func=mt, key="train_kind")
 mk = models.REGISTRY[kind]
 presets = list(mk.presets)
 preset = c2.selectbox(t("train.preset"), presets, index=presets.index(mk.default_preset), help=t("train.preset_help"),
                       key=f"train_preset_{kind}")
-st.markdown(mk.explanation)
+st.markdown(mt(kind, attr="explanation"))
 
 ds = current_dataset()
 with st.form("train_form"):
@@ -53,7 +53,7 @@ with st.form("train_form"):
     cols = st.columns(3)
     for n, info in enumerate(infos):
         with cols[n % 3]:
-            values[info["name"]] = widget(info, key=f"train_f_{kind}_{preset}_{info['name']}")
+            values[info["name"]] = widget(kind, info, key=f"train_f_{kind}_{preset}_{info['name']}")
     d1, d2, d3 = st.columns([2, 1, 1])
     opts = ["current", "sample"] if ds.has_labels and ds is not sample() else ["sample"]
     which = d1.radio(t("train.data"), opts, key="train_data",
@@ -94,7 +94,7 @@ def render_job(jid: str):
     except KeyError:
         st.info(t("train.job_unknown", job=jid))
         return
-    label = models.REGISTRY[s["kind"]].label if s["kind"] in models.REGISTRY else s["kind"]
+    label = mt(s["kind"])
     state = s["state"]
     if state == "queued":
         st.info(t("train.queued", pos=s["position"]))

@@ -4,7 +4,7 @@ Texts may hold ``{name}`` fields filled by :func:`text`. English is the default 
 the fallback for a key a translation lacks (a test keeps both complete)."""
 from __future__ import annotations
 
-from . import en, en_learn, es, es_learn
+from . import en, en_learn, es, es_learn, es_models
 
 LANGS = {"en": "English", "es": "Español"}
 _TABLES = {"en": {**en.T, **en_learn.T}, "es": {**es.T, **es_learn.T}}
@@ -20,3 +20,20 @@ def text(lang: str, key: str, **fields) -> str:
 
 def keys(lang: str) -> set[str]:
     return set(_TABLES[lang])
+
+
+def model_text(lang: str, kind: str, setting: str | None = None, attr: str = "label") -> str:
+    """A model kind's label or explanation, or a setting's help, in ``lang``. English
+    comes from the registry (:mod:`digitlab.models`); other languages from their
+    ``*_models`` table, falling back to English."""
+    from .. import models
+
+    mk = models.get_kind(kind)
+    if setting is None:
+        english, key = getattr(mk, attr), f"kind.{kind}.{attr}"
+    else:
+        f = next(f for f in mk.fields() if f.name == setting)
+        english, key = f.metadata.get("help", ""), f"field.{kind}.{setting}"
+    if lang == "es":
+        return es_models.T.get(key, english)
+    return english
