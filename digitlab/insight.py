@@ -35,8 +35,6 @@ def first_layer_weights(model) -> Weights | None:
             if W.ndim == 2 and W.shape[0] == 784:  # (784, units)
                 return Weights("dense", W.T.reshape(-1, 28, 28))
             return None
-    if hasattr(pred, "W"):  # scikit-learn coefficients (784, units)
-        return Weights("dense", np.asarray(pred.W[0]).T.reshape(-1, 28, 28))
     if hasattr(pred, "params") and "W1" in pred.params:  # the seed's (n_h, 784)
         return Weights("dense", np.asarray(pred.params["W1"]).reshape(-1, 28, 28))
     return None
@@ -50,27 +48,19 @@ class LayerOutput:
 
 
 def layer_outputs(model, image: np.ndarray) -> list[LayerOutput]:
-    """Every layer's output for one 28x28 digit (uint8 or [0,1] float). Networks from
-    :mod:`digitlab.nn` give all layers; scikit-learn MLPs their hidden layers; others []."""
+    """Every layer's output for one 28x28 digit (uint8 or [0,1] float), for models with a
+    :mod:`digitlab.nn` network (NumPy nets, Keras CNNs and scikit-learn MLPs through
+    their NumPy twins); [] for the tutorial's 0-vs-1 net."""
     from .models import as_unit_images
 
+    net = getattr(model.predictor, "net", None)
+    if net is None:
+        return []
     x = as_unit_images(image)  # (1, 28, 28)
-    pred = model.predictor
     out = []
-    net = getattr(pred, "net", None)
-    if net is not None:
-        for name, a in net.activations(x[..., None]):
-            a = np.asarray(a)[0]
-            out.append(LayerOutput(name, "maps" if a.ndim == 3 else "vector", a))
-        return out
-    if hasattr(pred, "W"):  # scikit-learn: replay the forward pass layer by layer
-        a = x.reshape(1, 784) * (1 if pred.scale else np.float32(255))
-        for i, (W, b) in enumerate(zip(pred.W, pred.b)):
-            a = a @ W + b
-            last = i == len(pred.W) - 1
-            if not last:
-                a = pred.act(a)
-            out.append(LayerOutput(f"dense_{i + 1}" + (" (logits)" if last else ""), "vector", a[0].copy()))
+    for name, a in net.activations(x[..., None]):
+        a = np.asarray(a)[0]
+        out.append(LayerOutput(name, "maps" if a.ndim == 3 else "vector", a))
     return out
 
 

@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+
+from digitlab import insight, models, viz
+from digitlab.store import StoredModel
+
+
+def test_confusion_mistakes_worst():
+    y = np.array([0, 0, 1, 1, 2, 2, 2])
+    P = np.zeros((7, 3))
+    P[[0, 1, 2, 3, 4, 5, 6], [0, 1, 1, 1, 1, 1, 2]] = [0.9, 0.6, 0.8, 0.7, 0.55, 0.95, 0.9]
+    cm = insight.confusion(y, P.argmax(1), 3)
+    assert cm.tolist() == [[1, 1, 0], [0, 2, 0], [0, 2, 1]]
+    assert insight.worst_confusion(cm) == (2, 1)
+    assert insight.mistakes(y, P, 2, 1).tolist() == [5, 4]  # most confident first
+    assert insight.worst_confusion(np.eye(3, dtype=int)) is None
+
+
+def test_normalize_maps_each_channel():
+    a = np.stack([np.arange(16.0).reshape(4, 4), np.full((4, 4), 3.0)], axis=-1)
+    m = insight.normalize_maps(a)
+    assert m.shape == (2, 4, 4)
+    assert m[0].min() == 0 and m[0].max() == 1 and np.all(m[1] == 0)
+
+
+def _sk_model():
+    rng = np.random.default_rng(0)
+    arrays = {"coef0": rng.normal(size=(784, 6)).astype(np.float32), "intercept0": np.zeros(6, np.float32),
+              "coef1": rng.normal(size=(6, 10)).astype(np.float32), "intercept1": np.zeros(10, np.float32)}
+    spec = {"activation": "relu", "scale_pixels": True, "n_layers": 2, "classes": list(range(10))}
+    return StoredModel("sk", {"kind": "sklearn-mlp"}, models.build_predictor("sklearn-mlp", spec, arrays), None)
+
+
+def test_sklearn_weights_and_layer_replay():
+    m = _sk_model()
+    w = insight.first_layer_weights(m)
+    assert w.kind == "dense" and w.images.shape == (6, 28, 28)
+    img = np.random.default_rng(1).integers(0, 256, (28, 28), dtype=np.uint8)
+    outs = [o for o in insight.layer_outputs(m, img) if not o.name.startswith("flatten")]
+    assert [o.value.shape for o in outs] == [(6,), (10,)]
+    # the NumPy twin's last layer gives the predictor's probabilities
+    assert np.allclose(outs[-1].value, m.predict_proba(img[None])[0], atol=1e-5)
+
+
+def test_cnn_weights_and_maps():
+    from digitlab.nn import seed_cnn
+
+    net = seed_cnn(seed=0)
+    spec = {"architecture": net.to_config()}
+    m = StoredModel("c", {"kind": "numpy-cnn"}, models.build_predictor("numpy-cnn", spec, models.net_arrays(net)), None)
+    w = insight.first_layer_weights(m)
+    assert w.kind == "conv" and w.images.shape == (32, 3, 3)
+    outs = insight.layer_outputs(m, np.zeros((28, 28), np.uint8))
+    kinds = [(o.kind, o.value.shape) for o in outs]
+    assert kinds[0] == ("maps", (26, 26, 32)) and kinds[1] == ("maps", (24, 24, 64))
+    assert kinds[-1] == ("vector", (10,))
+
+
+def test_predict_all_reports_a_broken_model_without_hiding_others():
+    good = _sk_model()
+
+    def load(name):
+        if name == "bad":
+            raise OSError("disk on fire")
+        return good
+
+    out = insight.predict_all(["sk", "bad"], np.zeros((28, 28), np.uint8), load)
+    assert out[0]["digit"] == int(np.argmax(out[0]["proba"])) and out[0]["proba"].shape == (10,)
+    assert "disk on fire" in out[1]["error"]
+
+
+def test_mosaic_places_images():
+    imgs = np.arange(3 * 2 * 2, dtype=np.float32).reshape(3, 2, 2)
+    m = viz.mosaic(imgs, cols=2, gap=1, fill=-1)
+    assert m.shape == (5, 5)
+    assert np.array_equal(m[0:2, 3:5], imgs[1]) and np.array_equal(m[3:5, 0:2], imgs[2])
+    assert np.all(m[3:5, 3:5] == -1)
+
+
+def test_digit_grid_captions_mistakes_in_red():
+    imgs = np.zeros((3, 28, 28), np.uint8)
+    fig = viz.digit_grid(imgs, np.array([1, 2, 3]), preds=np.array([1, 5, 3]))
+    texts = [a.text for a in fig.layout.annotations]
+    assert texts == ["1", "2→5", "3"]
+    assert fig.layout.annotations[1].font.color == "#c62828"
+
+
+def test_training_curve_and_prob_matrix():
+    ev = [{"epoch": 1, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.75},
+          {"epoch": 2, "loss": 0.3, "accuracy": 0.9, "val_loss": 0.4, "val_accuracy": 0.85}]
+    fig = viz.training_curve(ev, [{"epoch": 1, "batch": 5, "n_batches": 10, "accuracy": 0.7}], metric="accuracy")
+    names = [t.name for t in fig.data]
+    assert names == ["training (per batch)", "training", "validation"]
+    assert list(fig.data[2].y) == pytest.approx([75, 85]) and fig.data[0].x[0] == pytest.approx(0.5)
+    assert fig.layout.yaxis.title.text == "accuracy (%)"
+    pm = viz.prob_matrix(["a", "b"], np.eye(10)[[3, 7]])
+    assert [s.x0 + 0.5 for s in pm.layout.shapes] == [3, 7]
+    assert viz.curves_from_meta({"loss": [1, 0.5], "val_accuracy": [0.5, 0.7]})[1] == {
+        "epoch": 2, "loss": 0.5, "accuracy": None, "val_loss": None, "val_accuracy": 0.7}
