@@ -125,7 +125,8 @@ def _columns(X, scale: float) -> np.ndarray:
 
 
 def train_binary(X, y, *, preset: str = "fixed", iterations: int | None = None, lr: float = 1.2,
-                 seed: int = 0, n_h: int = 10, callback=None, should_stop=None):
+                 seed: int = 0, n_h: int = 10, callback=None, should_stop=None,
+                 scale_inputs: bool | None = None, correct_derivative: bool | None = None):
     """Train the section-2 network on images X (uint8 0-255, (n, 28, 28) or (n, 784))
     and 0/1 labels y.
 
@@ -134,16 +135,22 @@ def train_binary(X, y, *, preset: str = "fixed", iterations: int | None = None, 
     {"cost": [...], "accuracy": [...] (training, per iteration, before its update), "overflow": bool
     (np.exp overflowed), "stopped": bool, "preset", "iterations", "seconds"}.
     ``callback(event)`` gets {"type": "iteration", "iteration", "iterations", "cost",
-    "accuracy"} after each iteration.
+    "accuracy"} after each iteration. ``scale_inputs`` / ``correct_derivative``
+    override the preset's two fixes one at a time (to show each bug on its own).
     """
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {sorted(PRESETS)}")
-    cfg = PRESETS[preset]
+    cfg = dict(PRESETS[preset])
+    if scale_inputs is not None:
+        cfg["input_scale"] = 1 / 255 if scale_inputs else 1.0
+    if correct_derivative is not None:
+        cfg["fixed"] = bool(correct_derivative)
     iterations = cfg["iterations"] if iterations is None else int(iterations)
     Xc = _columns(X, cfg["input_scale"])
     y = np.asarray(y).reshape(1, -1).astype(np.float64)
     hist = {"cost": [], "accuracy": [], "overflow": False, "stopped": False, "preset": preset,
-            "iterations": iterations, "lr": lr, "seed": seed}
+            "iterations": iterations, "lr": lr, "seed": seed, "input_scale": cfg["input_scale"],
+            "correct_derivative": cfg["fixed"]}
     t0 = time.perf_counter()
 
     def on_iter(i, cost, params, A2):

@@ -127,3 +127,10 @@ def test_callback_stop_and_save_load(tmp_path, train01):
     np.testing.assert_array_equal(sb.predict_proba_binary(params, train01.images[:50]),
                                   sb.predict_proba_binary(loaded, train01.images[:50]))
     assert float(loaded["input_scale"]) == pytest.approx(1 / 255)
+
+
+def test_each_fix_on_its_own(train01):
+    _, raw = sb.train_binary(train01.images, train01.labels, preset="fixed", iterations=5, scale_inputs=False)
+    assert raw["overflow"] and raw["input_scale"] == 1.0 and raw["correct_derivative"]
+    _, wrong = sb.train_binary(train01.images, train01.labels, preset="seed", scale_inputs=True)
+    assert not wrong["overflow"] and not wrong["correct_derivative"]

@@ -1,5 +1,13 @@
-"""From-scratch NumPy neural networks (no TensorFlow): layers, activations, losses,
-initialisers, optimisers and a Sequential model. See ``network.py``."""
+"""From-scratch NumPy neural networks (no TensorFlow is ever imported here).
+
+- layers (NHWC, float32): Dense, Conv2D (stride, valid/same), MaxPool2D, Flatten, Dropout
+- ACTIVATIONS / DERIVATIVES, LOSSES / LOSS_DERIVATIVES: name -> function dicts
+- INITIALIZERS: He and Xavier (Glorot), normal and uniform
+- optimisers with L2: SGD, Momentum, Adam (``update(params, grads)``)
+- Sequential: fit (seeded shuffled minibatches, progress callback, stop) /
+  predict_proba / activations / save / load / from_keras; builders mlp() and seed_cnn()
+- RECIPES / train_recipe: the standard trainings on the 10k sample
+"""
 from .activations import ACTIVATIONS, DERIVATIVES, HIDDEN_ACTIVATIONS
 from .init import INITIALIZERS
 from .layers import LAYERS, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D

@@ -39,6 +39,13 @@ def parallel(fn, groups):
     return [first] + [f.result() for f in futs]
 
 
+def parallel_for(fn, items, workers: int) -> None:
+    """fn(item) for every item, ``workers`` threads pulling items from one shared
+    iterator (dynamic scheduling: robust when another process holds a core)."""
+    it = iter(items)
+    parallel(lambda it: [fn(x) for x in it], [it] * max(1, min(workers, len(items))))
+
+
 def _batch_parts(n: int, workers: int, min_rows: int = 16):
     """[(start, stop), ...]: n rows cut into up to ``workers`` contiguous parts."""
     w = max(1, min(workers, n // min_rows))
@@ -128,8 +135,8 @@ class Dense(Layer):
             return np.matmul(A, B, out=out)
         if out is None:
             out = np.empty((n, m), np.result_type(A, B))
-        cuts = [n * i // w for i in range(w + 1)]
-        parallel(lambda g: np.matmul(A[g[0] : g[1]], B, out=out[g[0] : g[1]]), list(zip(cuts, cuts[1:])))
+        parts = _batch_parts(n, 4 * w, min_rows=8)
+        parallel_for(lambda g: np.matmul(A[g[0] : g[1]], B, out=out[g[0] : g[1]]), parts, w)
         return out
 
     def forward(self, X, training=False):
@@ -238,11 +245,13 @@ class Conv2D(Layer):
         return np.empty((m, Ho, Wo, kh, kw, self.input_shape[2]), self.dtype)
 
     def _split(self, n):
-        """Chunk starts, split into one contiguous group per worker thread."""
+        """(chunk size, chunk starts, one shared iterator per worker): the workers pull
+        chunks from the same iterator, so a core slowed by another process simply does
+        fewer chunks (a static split would make the other core wait)."""
         cs = min(self._chunk, n)
         starts = list(range(0, n, cs))
-        k = max(1, min(self.workers, len(starts)))
-        return cs, [starts[len(starts) * i // k : len(starts) * (i + 1) // k] for i in range(k)]
+        it = iter(enumerate(starts))  # next() on a list iterator is atomic under the GIL
+        return cs, starts, [it] * max(1, min(self.workers, len(starts)))
 
     def forward(self, X, training=False):
         n = len(X)
@@ -251,11 +260,11 @@ class Conv2D(Layer):
         Wm, b = self.params["W"].reshape(self._K, F), self.params["b"]
         act = self.activation
         A = np.empty((n, Ho, Wo, F), self.dtype)
-        cs, groups = self._split(n)
+        cs, _, groups = self._split(n)
 
-        def work(starts):
+        def work(chunks):
             buf = self._buffer(cs)
-            for k in starts:
+            for _, k in chunks:
                 cols = self._im2col(Xp[k : k + cs], buf)  # (m·Ho·Wo, K)
                 Zc = A[k : k + cs].reshape(-1, F)
                 np.matmul(cols, Wm, out=Zc)  # (m·Ho·Wo, K) @ (K, F)
@@ -283,24 +292,23 @@ class Conv2D(Layer):
         Ho, Wo, F = self.output_shape
         Wm = self.params["W"].reshape(self._K, F)
         dXp = np.zeros_like(Xp) if self.need_dx else None
-        cs, groups = self._split(n)
+        cs, starts, groups = self._split(n)
         deriv = DERIVATIVES[self.activation]
+        dWs = np.empty((len(starts), self._K, F), self.dtype)  # per chunk: summed in a fixed order
+        dbs = np.empty((len(starts), F), self.dtype)
 
-        def work(starts):
+        def work(chunks):
             buf = self._buffer(cs)
-            dW, tmp = np.zeros((self._K, F), self.dtype), np.empty((self._K, F), self.dtype)
-            db = np.zeros(F, self.dtype)
             dcols = np.empty((cs * Ho * Wo, self._K), self.dtype) if dXp is not None else None
-            for k in starts:
+            for c, k in chunks:
                 dZc = dY[k : k + cs]
                 if activation:
                     dZc = deriv(A[k : k + cs], dZc)
                 m = len(dZc)
                 dZc = dZc.reshape(-1, F)
-                db += dZc.sum(axis=0)
+                np.sum(dZc, axis=0, out=dbs[c])
                 cols = self._im2col(Xp[k : k + cs], buf)  # recomputed: cheaper than caching
-                np.matmul(cols.T, dZc, out=tmp)  # (K, m·Ho·Wo) @ (m·Ho·Wo, F)
-                dW += tmp
+                np.matmul(cols.T, dZc, out=dWs[c])  # (K, m·Ho·Wo) @ (m·Ho·Wo, F)
                 if dXp is not None:
                     dc = np.matmul(dZc, Wm.T, out=dcols[: m * Ho * Wo])  # (m·Ho·Wo, F) @ (F, K)
                     dc = dc.reshape(m, Ho, Wo, kh, kw, -1)
@@ -308,11 +316,10 @@ class Conv2D(Layer):
                     for i in range(kh):  # col2im: add each kernel offset's share back
                         for j in range(kw):
                             d[:, i : i + (Ho - 1) * sh + 1 : sh, j : j + (Wo - 1) * sw + 1 : sw] += dc[:, :, :, i, j]
-            return dW, db
 
-        parts = parallel(work, groups)
-        self.grads["W"][...] = sum(p[0] for p in parts).reshape(self.params["W"].shape)
-        self.grads["b"][...] = sum(p[1] for p in parts)
+        parallel(work, groups)
+        np.sum(dWs, axis=0, out=self.grads["W"].reshape(self._K, F))
+        np.sum(dbs, axis=0, out=self.grads["b"])
         if dXp is None:
             return None
         (t, _, _), (l, _, _) = self._ph, self._pw
@@ -372,7 +379,7 @@ class MaxPool2D(Layer):
             for k, w in enumerate(self._windows(x)):
                 np.copyto(o, x[w]) if k == 0 else np.maximum(o, x[w], out=o)
 
-        parallel(work, _batch_parts(len(X), self.workers))
+        parallel_for(work, _batch_parts(len(X), 4 * self.workers), self.workers)
         if training:
             self._Xp, self._out = Xp, out
         return out
@@ -402,7 +409,7 @@ class MaxPool2D(Layer):
                     taken |= m
                     dx[w] += dy * m
 
-        parallel(work, _batch_parts(len(Xp), self.workers))
+        parallel_for(work, _batch_parts(len(Xp), 4 * self.workers), self.workers)
         (t, _, _), (l, _, _) = self._ph, self._pw
         H, W, _ = self.input_shape
         return dXp[:, t : t + H, l : l + W]

@@ -2,8 +2,8 @@
 model kind, reused by the registry, the CLI and ``bench/nn.py``.
 
 Measured on the official MNIST test set after training on the whole 10k sample
-(seed 0, this 2-core box): binary 99.81% (~1 s), MLP 97.44% (~8 s), CNN 98.66%
-(12 epochs, ~2 min on an idle box; 98.64-98.79% from epoch 10 to 15).
+(seed 0, this 2-core box): binary 99.81% (~1 s), MLP 97.44% (~5-10 s), CNN 98.66-98.76%
+(12 epochs: ~3-5 min on the shared, busy box; 98.64-98.79% from epoch 10 to 15).
 """
 from __future__ import annotations
 
