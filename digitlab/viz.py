@@ -103,15 +103,18 @@ COLORS = {"train": "#3b6fb6", "val": "#d9822b", "batch": "rgba(59,111,182,0.30)"
 
 
 def training_curve(epochs: list[dict], batches: list[dict] | None = None, *, metric: str = "loss",
-                   title: str | None = None, labels: dict | None = None) -> go.Figure:
+                   title: str | None = None, labels: dict | None = None, max_batch_points: int = 120) -> go.Figure:
     """Loss or accuracy against epochs: per-batch values (thin), per-epoch training and
     validation (markers). ``epochs``/``batches`` are progress events (dicts)."""
     L = {"train": "training", "val": "validation", "batch": "training (per batch)", "epoch": "epoch",
          "loss": "loss (cross-entropy)", "accuracy": "accuracy (%)", **(labels or {})}
     pct = 100.0 if metric == "accuracy" else 1.0
     fig = go.Figure()
-    bx = [(b["epoch"] - 1) + b["batch"] / max(1, b["n_batches"]) for b in (batches or []) if b.get(metric) is not None]
-    by = [b[metric] * pct for b in (batches or []) if b.get(metric) is not None]
+    batches = [b for b in (batches or []) if b.get(metric) is not None]
+    if len(batches) > max_batch_points:  # a live chart is re-sent twice a second: keep it light
+        batches = [batches[i] for i in np.linspace(0, len(batches) - 1, max_batch_points).round().astype(int)]
+    bx = [(b["epoch"] - 1) + b["batch"] / max(1, b["n_batches"]) for b in batches]
+    by = [b[metric] * pct for b in batches]
     if bx:
         fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", name=L["batch"], line=dict(color=COLORS["batch"], width=1)))
     for key, col in (("", "train"), ("val_", "val")):

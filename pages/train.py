@@ -132,10 +132,11 @@ def render_job(jid: str):
         labels = {"train": t("viz.training"), "val": t("viz.validation"), "batch": t("viz.per_batch"),
                   "epoch": t("viz.epoch"), "loss": t("viz.loss"), "accuracy": t("viz.accuracy")}
         g1, g2 = st.columns(2)
+        cfg = {**CHART_CFG, "staticPlot": state in ACTIVE}  # no hover layers while it redraws twice a second
         g1.plotly_chart(viz.training_curve(s["epochs"], s["batches"], metric="loss", title=t("train.loss_title"), labels=labels),
-                        config=CHART_CFG, key=f"train_loss_{jid}")
+                        config=cfg, key=f"train_loss_{jid}")
         g2.plotly_chart(viz.training_curve(s["epochs"], s["batches"], metric="accuracy", title=t("train.acc_title"), labels=labels),
-                        config=CHART_CFG, key=f"train_acc_{jid}")
+                        config=cfg, key=f"train_acc_{jid}")
     if state not in ACTIVE and st.session_state.get("train_final") != jid:
         st.session_state["train_final"] = jid
         st.rerun(scope="app")  # the job ended: refresh the whole page (Stop button, stored models)

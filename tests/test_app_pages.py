@@ -67,7 +67,7 @@ def test_home_page(home):
     text = " ".join(m.value for m in at.markdown)
     assert "20%" in text and "62.5%" in text  # the seed's results, next to ours
     assert any("tiny-mlp" in c.value for c in at.caption)  # stored models are listed
-    assert at.dataframe  # the default models' state
+    assert any("default-cnn" in m.value and "not trained" in m.value for m in at.markdown)  # the defaults' state
 
 
 # ------------------------------------------------------------------ Inspect
