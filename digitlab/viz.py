@@ -258,11 +258,9 @@ def prob_matrix(names: list[str], probs: np.ndarray, *, title: str = "Probabilit
     for r, row in enumerate(P):
         c = int(np.argmax(row))
         fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, line=dict(color="#c62828", width=2))
-    fig.update_xaxes(title_text=x_title, side="top", type="category")
+    fig.update_xaxes(title_text=x_title, type="category")
     fig.update_yaxes(autorange="reversed", automargin=True)
-    _layout(fig, title, height=90 + 34 * len(names))
-    fig.update_layout(margin=dict(l=8, r=8, t=80, b=8))
-    return fig
+    return _layout(fig, title, height=110 + 34 * len(names))
 
 
 def small_images(images: list[np.ndarray], size: int = 112) -> list[np.ndarray]:
