@@ -6,6 +6,10 @@ Uses the models in the store (``$DIGITLAB_HOME``); without default models there,
 it builds stand-ins of the same shapes in a temporary store (the timing depends
 on the shapes, not on the weights). Compare: Keras ``model.predict`` on one image
 costs ~80-110 ms.
+
+Measured 2026-11-28 with the trained default models (numpy-mlp 256 + keras-cnn served by
+NumPy): median 0.8 ms for both together, p90 1.0 ms on a quiet machine (p90 up to ~9 ms
+while other jobs loaded both cores); TensorFlow never imported.
 """
 from __future__ import annotations
 

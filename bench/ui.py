@@ -36,9 +36,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+sys.path.insert(0, str(REPO))
+from tools.browser import ARGS, CHROMIUM, draw  # noqa: E402
 TARGETS = {"train_rerun_ms": 150, "chart_slowdown": 0.10, "draw_rerun_ms": 150, "draw_latency_ms": 400}
 KERAS_LABEL = "Convolutional network (Keras)"
 T0 = time.monotonic()
@@ -406,18 +405,6 @@ def predict_all_timing(repeat: int = 100) -> dict:
             "with_store_load_median": round(float(np.median(page)), 2)}
 
 
-def draw_stroke(page, canvas, strokes):
-    box = canvas.bounding_box()
-    for stroke in strokes:
-        x, y = stroke[0]
-        page.mouse.move(box["x"] + x, box["y"] + y)
-        page.mouse.down()
-        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
-            for k in range(1, 9):
-                page.mouse.move(box["x"] + x0 + (x1 - x0) * k / 8, box["y"] + y0 + (y1 - y0) * k / 8)
-        page.mouse.up()
-
-
 def draw_browser(browser, server: Server, n_strokes: int, n_models: int) -> dict:
     """Strokes on the real canvas: mouse-up -> all metrics shown (MutationObserver, page clock), and the
     server time of the run each stroke caused."""
@@ -436,7 +423,7 @@ def draw_browser(browser, server: Server, n_strokes: int, n_models: int) -> dict
             digit, strokes = ("1", ONE) if i % 2 == 0 else ("7", SEVEN)
             n_ups = page.evaluate("window.__bench.ups.length")
             w_up = time.time()
-            draw_stroke(page, canvas, strokes)
+            draw(page, canvas, strokes)
             page.wait_for_function(
                 "([k, n]) => { const B = window.__bench; if (B.ups.length <= k) return false;"
                 " const up = B.ups[B.ups.length - 1]; return B.changes.some(c => c.t > up && c.v.length >= n); }",

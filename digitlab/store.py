@@ -54,7 +54,7 @@ class CorruptModelError(StoreError):
 
 
 def home() -> Path:
-    """``$DIGITLAB_HOME`` or ``~/.digitlab`` (created when missing)."""
+    """The store root: ``$DIGITLAB_HOME``, default ``~/.digitlab`` (``models_dir()`` creates ``models/`` in it)."""
     h = os.environ.get("DIGITLAB_HOME") or os.path.join(os.path.expanduser("~"), ".digitlab")
     return Path(h)
 

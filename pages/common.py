@@ -117,7 +117,7 @@ def active_jobs() -> list[dict]:
     """Queued and running jobs, without starting the worker if nothing started it yet."""
     from digitlab import training
 
-    w = training._singleton
+    w = training.current_worker()
     if w is None:
         return []
     return [j for j in w.jobs() if j["state"] in ("queued", "running")]

@@ -50,66 +50,72 @@ with guard():
         except preprocess.PreprocessError as e:
             st.error(t("draw.bad_image", msg=e))
 
+
+def render_drawing(steps, px):
+    """Sliders, every model's answer, the preprocessing steps and saving, for a non-empty drawing."""
+    # ------------------------------------------------------------------ what-if sliders
+    with left.expander(t("draw.whatif")):
+        st.caption(t("draw.whatif_help"))
+        dx = st.slider(t("draw.dx"), -8, 8, 0, key="draw_dx")
+        dy = st.slider(t("draw.dy"), -8, 8, 0, key="draw_dy")
+        angle = st.slider(t("draw.angle"), -60, 60, 0, step=5, key="draw_angle")
+        thicken = st.slider(t("draw.thicken"), 0, 3, 0, key="draw_thicken")
+    image = preprocess.transform(steps.image, dx=dx, dy=dy, angle=angle, thicken=thicken)
+    st.session_state["draw_image"] = image  # "my last drawing" on the Inspect page
+
+    # ------------------------------------------------------------------ predictions
+    with right:
+        st.subheader(t("draw.predictions"))
+        metas = stored_models()
+        if not metas:
+            jobs = active_jobs()
+            st.info(t("draw.training_defaults", what=", ".join(j["name"] or j["kind"] for j in jobs)) if jobs else t("draw.no_models"))
+        else:
+            answers = insight.predict_all([m["name"] for m in metas], image, store.load)
+            good = [a for a in answers if "error" not in a]
+            for a in answers:
+                if "error" in a:
+                    st.warning(t("draw.model_error", name=a["name"], msg=a["error"]))
+            cols = st.columns(min(3, max(1, len(good))))
+            for i, a in enumerate(good):
+                cols[i % len(cols)].metric(a["name"], str(a["digit"]),
+                                           help=t("draw.binary_only") if a["classes"] == 2 else None)
+            if good:
+                st.plotly_chart(viz.prob_matrix([a["name"] for a in good], np.stack([a["proba"] for a in good]),
+                                                title=t("draw.prob_title"), x_title=t("draw.prob_x")), config=CFG, key="draw_probs")
+
+    # ------------------------------------------------------------------ the preprocessing, step by step
+    st.subheader(t("draw.steps"))
+    pics = viz.small_images([steps.ink, steps.cropped, steps.fitted, steps.pasted, image, preprocess.naive_resize(px)], 112)
+    st.image(pics, caption=[t("draw.step.ink"), t("draw.step.crop"), t("draw.step.fit"), t("draw.step.paste"),
+                            t("draw.step.final"), t("draw.step.naive")], width=112)
+
+    st.subheader(t("draw.save"))
+    s1, s2 = st.columns([1, 1])
+    label = s1.selectbox(t("draw.true_label"), list(range(10)), index=None, key="draw_label", placeholder="0-9")
+    if s2.button(t("draw.save_button"), disabled=label is None, key="draw_save", type="primary"):
+        st.session_state.setdefault("draw_saved", []).append((image.copy(), int(label)))
+        st.toast(t("draw.saved", label=label, n=len(st.session_state["draw_saved"])))
+
+
 if steps is None:
     st.session_state.pop("draw_image", None)
     with right:
         st.info(t("draw.empty"), icon=":material/draw:")
-    st.stop()
+else:
+    render_drawing(steps, px)
 
-# ------------------------------------------------------------------ what-if sliders
-with left.expander(t("draw.whatif")):
-    st.caption(t("draw.whatif_help"))
-    dx = st.slider(t("draw.dx"), -8, 8, 0, key="draw_dx")
-    dy = st.slider(t("draw.dy"), -8, 8, 0, key="draw_dy")
-    angle = st.slider(t("draw.angle"), -60, 60, 0, step=5, key="draw_angle")
-    thicken = st.slider(t("draw.thicken"), 0, 3, 0, key="draw_thicken")
-image = preprocess.transform(steps.image, dx=dx, dy=dy, angle=angle, thicken=thicken)
-st.session_state["draw_image"] = image  # "my last drawing" on the Inspect page
-
-# ------------------------------------------------------------------ predictions
-with right:
-    st.subheader(t("draw.predictions"))
-    metas = stored_models()
-    if not metas:
-        jobs = active_jobs()
-        st.info(t("draw.training_defaults", what=", ".join(j["name"] or j["kind"] for j in jobs)) if jobs else t("draw.no_models"))
-    else:
-        answers = insight.predict_all([m["name"] for m in metas], image, store.load)
-        good = [a for a in answers if "error" not in a]
-        for a in answers:
-            if "error" in a:
-                st.warning(t("draw.model_error", name=a["name"], msg=a["error"]))
-        cols = st.columns(min(3, max(1, len(good))))
-        for i, a in enumerate(good):
-            cols[i % len(cols)].metric(a["name"], str(a["digit"]),
-                                       help=t("draw.binary_only") if a["classes"] == 2 else None)
-        if good:
-            st.plotly_chart(viz.prob_matrix([a["name"] for a in good], np.stack([a["proba"] for a in good]),
-                                            title=t("draw.prob_title"), x_title=t("draw.prob_x")), config=CFG, key="draw_probs")
-
-# ------------------------------------------------------------------ the preprocessing, step by step
-st.subheader(t("draw.steps"))
-pics = viz.small_images([steps.ink, steps.cropped, steps.fitted, steps.pasted, image, preprocess.naive_resize(px)], 112)
-st.image(pics, caption=[t("draw.step.ink"), t("draw.step.crop"), t("draw.step.fit"), t("draw.step.paste"),
-                        t("draw.step.final"), t("draw.step.naive")], width=112)
-
-# ------------------------------------------------------------------ my drawings
-st.subheader(t("draw.save"))
-s1, s2, s3 = st.columns([1, 1, 2])
-label = s1.selectbox(t("draw.true_label"), list(range(10)), index=None, key="draw_label", placeholder="0-9")
-if s2.button(t("draw.save_button"), disabled=label is None, key="draw_save", type="primary"):
-    st.session_state.setdefault("draw_saved", []).append((image.copy(), int(label)))
-    st.toast(t("draw.saved", label=label, n=len(st.session_state["draw_saved"])))
+# ------------------------------------------------------------------ my drawings (kept while the canvas is empty)
 mine = my_drawings()
 n_mine = 0 if mine is None else len(mine)
-with s3:
-    st.markdown(t("draw.mine", n=n_mine))
-    st.caption(t("draw.mine_help"))
-    if mine is not None:
-        buf = io.StringIO()
-        data.write_kaggle_csv(mine, buf)
-        st.download_button(t("draw.download"), buf.getvalue(), file_name="my_drawings.csv", mime="text/csv",
-                           key="draw_download")
-        if st.button(t("draw.clear_mine"), key="draw_clear_mine"):
-            st.session_state["draw_saved"] = []
-            st.rerun()
+st.markdown(t("draw.mine", n=n_mine))
+st.caption(t("draw.mine_help"))
+if mine is not None:
+    c1, c2 = st.columns([1, 1])
+    buf = io.StringIO()
+    data.write_kaggle_csv(mine, buf)
+    c1.download_button(t("draw.download"), buf.getvalue(), file_name="my_drawings.csv", mime="text/csv",
+                       key="draw_download")
+    if c2.button(t("draw.clear_mine"), key="draw_clear_mine"):
+        st.session_state["draw_saved"] = []
+        st.rerun()

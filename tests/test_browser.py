@@ -14,12 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tools.browser import ARGS, CHROMIUM, draw
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CNN = "test-cnn"
 
 
@@ -143,18 +141,6 @@ STROKES = {  # digit -> strokes, each a list of (x, y) on the 280x280 canvas
            for a in range(21)]],
     "4": [[(165, 45), (80, 165), (210, 165)], [(165, 45), (165, 240)]],
 }
-
-
-def draw(page, canvas, strokes):
-    box = canvas.bounding_box()
-    for stroke in strokes:
-        x, y = stroke[0]
-        page.mouse.move(box["x"] + x, box["y"] + y)
-        page.mouse.down()
-        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
-            for k in range(1, 9):
-                page.mouse.move(box["x"] + x0 + (x1 - x0) * k / 8, box["y"] + y0 + (y1 - y0) * k / 8)
-        page.mouse.up()
 
 
 def test_draw_digits_cnn_reads_them_then_clear(page, server):

@@ -170,3 +170,17 @@ def test_seed_binary_predictor_shape(split):
     trained = models.train_numpy_binary(cfg, tr, va, seed=0)
     p = models.build_predictor("numpy-binary", trained.spec, trained.arrays).predict_proba(va.images[:5])
     assert p.shape == (5, 2) and np.allclose(p.sum(1), 1)
+
+
+@pytest.mark.skipif(not models.cpu_has_bf16(), reason="no native bfloat16 on this CPU")
+def test_bfloat16_keras_model_served_in_float32(split):
+    """Mixed precision trains in bfloat16; the NumPy twin runs the float32 weights in float32."""
+    tr, va = split
+    cfg = models.config_for("keras-cnn", "adam", epochs=1, precision="bfloat16")
+    trained = models.train_keras_cnn(cfg, tr.subset(np.arange(600)), va, seed=0)
+    assert all(w.dtype == np.float32 for w in trained.arrays.values())
+    x = va.images[:64]
+    pk = trained.keras_model.predict(x[..., None].astype(np.float32) / 255, verbose=0)
+    pn = models.build_predictor("keras-cnn", trained.spec, trained.arrays).predict_proba(x)
+    assert np.abs(pn - pk).max() < 2e-2
+    assert np.mean(pn.argmax(1) == pk.argmax(1)) > 0.95

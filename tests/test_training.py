@@ -27,6 +27,14 @@ def home(tmp_path, monkeypatch):
     return tmp_path / "home"
 
 
+def _training_ended(worker, jid, t0):
+    """Seconds from ``t0`` until training ended: the first evaluating/saving phase or final event after Stop."""
+    for e in worker.events(jid):
+        if e.get("t", 0) >= t0 and (e["type"] in ("done", "stopped", "error") or e.get("phase") in ("evaluating", "saving")):
+            return e["t"] - t0
+    raise AssertionError("training did not end")
+
+
 def _store_consistent():
     """Every listed model loads; nothing broken; no leftovers of a save."""
     assert not store.list_models(include_broken=True)[len(store.list_models()):]
@@ -89,7 +97,8 @@ def test_stop_mid_run_is_fast_and_keeps_a_consistent_store(worker):
     worker.stop(jid)
     st = worker.wait(jid, 10)
     assert st["state"] == "stopped"
-    assert time.time() - t0 < 2.0  # training ends within a batch; evaluating + saving the partial model
+    assert _training_ended(worker, jid, t0) < 1.0  # within a batch (then the partial model is evaluated and saved)
+    assert time.time() - t0 < 5.0
     # documented behaviour: at least one epoch done -> the partial model is kept, marked stopped
     assert st["model"] == "long"
     m = store.load("long")
@@ -234,7 +243,8 @@ def test_keras_job_stops_fast(worker):
     t0 = time.time()
     worker.stop(jid)
     st = worker.wait(jid, 15)
-    assert st["state"] == "stopped" and time.time() - t0 < 2.5
+    assert st["state"] == "stopped"
+    assert _training_ended(worker, jid, t0) < 1.5  # a Keras batch or two on a loaded machine
     if st["epochs"]:
         assert store.load(st["model"]).meta["stopped"] is True
     else:

@@ -9,24 +9,13 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tools.screenshot import ARGS  # noqa: E402
-
-
-def draw(page, canvas, strokes):
-    box = canvas.bounding_box()
-    for stroke in strokes:
-        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
-        page.mouse.down()
-        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
-            for k in range(1, 9):
-                page.mouse.move(box["x"] + x0 + (x1 - x0) * k / 8, box["y"] + y0 + (y1 - y0) * k / 8)
-        page.mouse.up()
+from tools.browser import ARGS, CHROMIUM, draw  # noqa: E402
 
 
 def main(url, out):
     out = Path(out)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = b.new_page(viewport={"width": 1280, "height": 1250})
         m = page.locator("[data-testid=stMain]")
         page.goto(url + "/draw")

@@ -3,16 +3,18 @@
     python tools/screenshot.py http://localhost:8501/data out.png [--width 1280 --height 800]
 """
 import argparse
+import sys
+from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tools.browser import ARGS, CHROMIUM  # noqa: E402
 
 
 def shoot(url, out, width=1280, height=800, wait_text=None, full_page=True):
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = b.new_page(viewport={"width": width, "height": height})
         page.goto(url)
         page.wait_for_selector("[data-testid=stMain]", timeout=60000)

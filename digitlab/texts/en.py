@@ -210,7 +210,7 @@ T = {
     'home.row.binary': '0 vs 1, from scratch (section 2)',
     'home.row.binary.why': "The tutorial fed raw 0-255 pixels into a sigmoid (exp overflows, some seeds collapse to always answering one class) and used tanh's derivative 1-A² on a sigmoid layer. Scaling pixels to [0,1] and the sigmoid's derivative A(1-A) fix both.",
     'home.row.mlp': 'scikit-learn MLP, 10 digits (section 3)',
-    'home.row.mlp.why': 'Raw 0-255 pixels saturate the units and 5 hidden units are too few for lbfgs to find anything: it predicts almost everything as one digit. Pixels scaled to [0,1], 256 hidden units and adam.',
+    'home.row.mlp.why': 'Raw 0-255 pixels saturate the units and 5 hidden units are too few for lbfgs to find anything: it predicts almost everything as one digit. Pixels scaled to [0,1], 128 hidden units, adam, and copies of the images shifted by one pixel.',
     'home.row.cnn': 'Keras CNN (section 5)',
     'home.row.cnn.why': '`Adadelta()` now defaults to a learning rate of 0.001 (Keras 2: 1.0), so 5 epochs barely move the weights. Adam (or Adadelta at 1.0) fixes it; augmentation with small shifts, rotations and zooms helps drawn digits.',
     'home.stored': 'Stored models: {n}',

@@ -208,7 +208,7 @@ T = {
     'home.row.binary': '0 contra 1, desde cero (sección 2)',
     'home.row.binary.why': 'El tutorial metía píxeles crudos 0-255 en una sigmoide (exp se desborda, algunas semillas colapsan a responder siempre la misma clase) y usaba la derivada de tanh, 1-A², en una capa sigmoide. Escalar los píxeles a [0,1] y la derivada de la sigmoide, A(1-A), arreglan ambas cosas.',
     'home.row.mlp': 'MLP de scikit-learn, 10 dígitos (sección 3)',
-    'home.row.mlp.why': 'Los píxeles crudos 0-255 saturan las unidades y 5 unidades ocultas son muy pocas para que lbfgs encuentre algo: predice casi todo como un mismo dígito. Píxeles escalados a [0,1], 256 unidades ocultas y adam.',
+    'home.row.mlp.why': 'Los píxeles crudos 0-255 saturan las unidades y 5 unidades ocultas son muy pocas para que lbfgs encuentre algo: predice casi todo como un mismo dígito. Píxeles escalados a [0,1], 128 unidades ocultas, adam y copias de las imágenes desplazadas un píxel.',
     'home.row.cnn': 'CNN de Keras (sección 5)',
     'home.row.cnn.why': '`Adadelta()` usa ahora por defecto una tasa de aprendizaje de 0,001 (Keras 2: 1,0), así que 5 épocas apenas mueven los pesos. Adam (o Adadelta a 1,0) lo arregla; aumentar los datos con pequeños desplazamientos, giros y zooms ayuda con los dígitos dibujados.',
     'home.stored': 'Modelos guardados: {n}',
