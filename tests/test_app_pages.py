@@ -194,3 +194,23 @@ def test_train_page_start_and_stop_a_job(home):
     at.run()
     assert any("Stopped" in w_.value for w_ in at.warning)
     assert "from-apptest" in store.names()
+
+
+def test_train_page_shows_a_queued_job_and_reattaches_from_the_url(home):
+    w = training.get_worker()
+    first = w.submit("numpy-mlp", {"epochs": 1, "max_train": 500}, _hook="sleep:30")
+    second = w.submit("numpy-mlp", {"epochs": 1, "max_train": 500}, name="queued-one")
+    try:
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+        at.query_params["job"] = second  # a reload: the job id comes from the address
+        at.run()
+        at.switch_page("pages/train.py")
+        at.query_params["job"] = second
+        at.run()
+        assert not at.exception, at.exception
+        assert any("Queued: place 1" in i.value for i in at.info), [i.value for i in at.info]
+        assert at.button(key="train_stop")  # a queued job can be cancelled
+    finally:
+        w.stop(second)
+        w.stop(first)
+        assert w.wait(first, timeout=20)["state"] in ("stopped", "done")
