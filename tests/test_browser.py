@@ -32,9 +32,9 @@ def server(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.fail("headless tests need /usr/bin/chromium: run `bash tools/install-test-deps.sh`")
     home = tmp_path_factory.mktemp("browser-home")
-    # a small Keras CNN (2 epochs of Adam on the sample), trained in a subprocess with the store above
+    # a small Keras CNN (3 epochs of Adam on the sample), trained in a subprocess with the store above
     train = subprocess.run(
-        [sys.executable, "-m", "digitlab", "train", "--model", "keras-cnn", "--preset", "adam", "--epochs", "2",
+        [sys.executable, "-m", "digitlab", "train", "--model", "keras-cnn", "--preset", "adam", "--epochs", "3",
          "--name", CNN],
         cwd=REPO, env={**os.environ, "DIGITLAB_HOME": str(home)}, capture_output=True, text=True, timeout=600)
     assert train.returncode == 0, train.stderr[-2000:]
