@@ -159,17 +159,34 @@ class Sequential:
         return X
 
     def forward(self, X, training: bool = False) -> np.ndarray:
-        for layer in self.layers:
-            X = layer.forward(X, training)
+        layers, i = self.layers, 0
+        while i < len(layers):
+            layer, nxt = layers[i], layers[i + 1] if i + 1 < len(layers) else None
+            if isinstance(layer, Conv2D) and isinstance(nxt, MaxPool2D) and nxt.unpadded():
+                X = layer.forward_pool(X, training, nxt)  # pooled chunk by chunk, in cache
+                i += 2
+            else:
+                X = layer.forward(X, training)
+                i += 1
         return X
 
     def backward(self, dZ_out) -> np.ndarray | None:
         """Back-propagate dL/dZ of the output layer (pre-activation); fills grads."""
         d = self.layers[-1].backward_z(dZ_out)
-        for layer in reversed(self.layers[:-1]):
-            if d is None:
-                break
-            d = layer.backward(d)
+        i = len(self.layers) - 2
+        while i >= 0 and d is not None:
+            layer, prev = self.layers[i], self.layers[i - 1] if i else None
+            if isinstance(layer, MaxPool2D) and isinstance(prev, Conv2D) and prev.activation == "relu":
+                # ReLU then max-pool: the pool applies relu' on its small dY (see MaxPool2D.backward),
+                # inside the conv's chunk loop when it can (the full-size dX never leaves the cache)
+                if layer.fusable(prev._A):
+                    d = prev.backward_pool(layer, d)
+                else:
+                    d = prev.backward_z(layer.backward(d, relu=True))
+                i -= 2
+            else:
+                d = layer.backward(d)
+                i -= 1
         return d
 
     def predict_proba(self, X, batch_size: int = 256) -> np.ndarray:
