@@ -1,8 +1,8 @@
 """Inference helpers on stored models (NumPy only; never imports TensorFlow).
 
 * :func:`image_file_to_digit` - any image file -> (28, 28) uint8, preprocessed the way a
-  drawing is (``digitlab.preprocess`` when it offers it, else the MNIST recipe here)
-* :func:`default_models` / :func:`predict_all` - the models the Draw page runs together
+  drawing is (:func:`digitlab.preprocess.to_mnist`)
+* :func:`default_models` - the default models present in the store (CLI ``predict``)
 * :func:`classification_report` - accuracy and per-class precision/recall/F1 (CLI ``evaluate``)
 * :func:`submission_rows` - the seed's Kaggle output ``ImageId,Label`` (ImageId from 1)
 """
@@ -59,11 +59,6 @@ def default_models() -> list[str]:
     from .training import DEFAULT_MODELS
 
     return [n for n, *_ in DEFAULT_MODELS if store.exists(n)]
-
-
-def predict_all(names, images) -> dict[str, np.ndarray]:
-    """name -> (n, classes) probabilities for each model."""
-    return {n: store.load(n).predict_proba(images) for n in names}
 
 
 # ---------------------------------------------------------------- reports

@@ -59,6 +59,18 @@ def _common(val_default: float = 0.2):
     )
 
 
+def _nn_fit(batch_max: int):
+    """Settings of ``Sequential.fit`` shared by the NumPy MLP and CNN."""
+    return dict(
+        optimizer=_f("adam", "How the weights move along the gradient.", choices=["adam", "momentum", "sgd"]),
+        lr=_f(1e-3, "Learning rate.", range=(1e-5, 1.0), log=True),
+        batch_size=_f(128, "Images per gradient step.", range=(8, batch_max), step=8),
+        shift=_f(0, "Shift each training image by up to this many pixels at random, every epoch (augmentation).",
+                 range=(0, 4), step=1),
+        lr_decay=_f(1.0, "Multiply the learning rate by this after every epoch.", range=(0.5, 1.0), step=0.01),
+    )
+
+
 @dataclass
 class BinaryConfig:
     """The tutorial's section-2 network: one hidden layer, sigmoid output, 0 vs 1."""
@@ -76,13 +88,12 @@ class BinaryConfig:
 class NumpyMLPConfig:
     hidden: tuple[int, ...] = _f((128,), "Sizes of the hidden layers, e.g. 128 or 256,128.", kind="layers", range=(1, 1024), max_layers=4)
     activation: str = _f("relu", "Activation of the hidden layers.", choices=["relu", "sigmoid", "tanh"])
-    optimizer: str = _f("adam", "How the weights move along the gradient.", choices=["adam", "momentum", "sgd"])
-    lr: float = _f(1e-3, "Learning rate.", range=(1e-5, 1.0), log=True)
+    optimizer: str = _nn_fit(2048)["optimizer"]
+    lr: float = _nn_fit(2048)["lr"]
     epochs: int = _f(5, "Passes over the training data.", range=(1, 100), step=1)
-    batch_size: int = _f(128, "Images per gradient step.", range=(8, 2048), step=8)
-    shift: int = _f(0, "Shift each training image by up to this many pixels at random, every epoch (augmentation).",
-                    range=(0, 4), step=1)
-    lr_decay: float = _f(1.0, "Multiply the learning rate by this after every epoch.", range=(0.5, 1.0), step=0.01)
+    batch_size: int = _nn_fit(2048)["batch_size"]
+    shift: int = _nn_fit(2048)["shift"]
+    lr_decay: float = _nn_fit(2048)["lr_decay"]
     val_fraction: float = _common()["val_fraction"]
     max_train: int = _common()["max_train"]
 
@@ -91,13 +102,12 @@ class NumpyMLPConfig:
 class NumpyCNNConfig:
     dropout1: float = _f(0.25, "Dropout after the max-pool layer.", range=(0.0, 0.9), step=0.05)
     dropout2: float = _f(0.5, "Dropout after the 128-unit dense layer.", range=(0.0, 0.9), step=0.05)
-    optimizer: str = _f("adam", "How the weights move along the gradient.", choices=["adam", "momentum", "sgd"])
-    lr: float = _f(1e-3, "Learning rate.", range=(1e-5, 1.0), log=True)
+    optimizer: str = _nn_fit(1024)["optimizer"]
+    lr: float = _nn_fit(1024)["lr"]
     epochs: int = _f(3, "Passes over the training data (a NumPy CNN epoch on 8k images takes ~30 s).", range=(1, 50), step=1)
-    batch_size: int = _f(128, "Images per gradient step.", range=(8, 1024), step=8)
-    shift: int = _f(0, "Shift each training image by up to this many pixels at random, every epoch (augmentation).",
-                    range=(0, 4), step=1)
-    lr_decay: float = _f(1.0, "Multiply the learning rate by this after every epoch.", range=(0.5, 1.0), step=0.01)
+    batch_size: int = _nn_fit(1024)["batch_size"]
+    shift: int = _nn_fit(1024)["shift"]
+    lr_decay: float = _nn_fit(1024)["lr_decay"]
     val_fraction: float = _common()["val_fraction"]
     max_train: int = _common()["max_train"]
 

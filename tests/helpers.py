@@ -35,3 +35,17 @@ def csv_text(x, y=None) -> str:
         cols = ["label"] + cols
         flat = np.column_stack([y, flat])
     return ",".join(cols) + "\n" + "\n".join(",".join(map(str, r)) for r in flat) + "\n"
+
+
+def numeric_grad(f, x, eps=1e-6):
+    """Central differences of the scalar f() with respect to the array x (perturbed in place)."""
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        fp = f()
+        x[i] = old - eps
+        fm = f()
+        x[i] = old
+        g[i] = (fp - fm) / (2 * eps)
+    return g

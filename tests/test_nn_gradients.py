@@ -6,30 +6,14 @@ import pytest
 from digitlab.nn import (ACTIVATIONS, DERIVATIVES, LOSS_DERIVATIVES, LOSSES, Conv2D, Dense, Dropout, Flatten,
                          MaxPool2D, Sequential)
 from digitlab.nn.losses import output_delta, sparse_cross_entropy
+from tests.helpers import numeric_grad
 
 TOL = 1e-6
-EPS = 1e-6
 
 
 def rel_err(a, b):
     a, b = np.ravel(a), np.ravel(b)
     return np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12)
-
-
-def numeric_grad(f, x, eps=EPS):
-    """Central differences of the scalar f() with respect to the array x (in place)."""
-    g = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"])
-    for _ in it:
-        i = it.multi_index
-        old = x[i]
-        x[i] = old + eps
-        fp = f()
-        x[i] = old - eps
-        fm = f()
-        x[i] = old
-        g[i] = (fp - fm) / (2 * eps)
-    return g
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))

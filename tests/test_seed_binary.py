@@ -6,6 +6,7 @@ import pytest
 
 from digitlab import seed_binary as sb
 from digitlab.data import binary_subset, load_idx, load_sample
+from tests.helpers import numeric_grad
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TEST_IMAGES = DATA / "t10k-images-idx3-ubyte.gz"
@@ -39,19 +40,6 @@ def test_shapes_follow_the_tutorial():
     assert r["A2"].shape == (1, 5) and sb.predict(p, X).shape == (1, 5)
 
 
-def _numeric(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
-        fp = f()
-        x[i] = old - eps
-        fm = f()
-        x[i] = old
-        g[i] = (fp - fm) / (2 * eps)
-    return g
-
-
 def test_fixed_backward_matches_finite_differences_and_seed_does_not():
     rng = np.random.default_rng(0)
     X = rng.uniform(0, 1, (6, 8))
@@ -67,10 +55,10 @@ def test_fixed_backward_matches_finite_differences_and_seed_does_not():
     good = sb.backward_propagation(p, acts, X, Y, fixed=True)
     bad = sb.backward_propagation(p, acts, X, Y, fixed=False)
     for k in ("W1", "b1", "W2", "b2"):
-        num = _numeric(cost, p[k])
+        num = numeric_grad(cost, p[k])
         err = np.linalg.norm(good["d" + k] - num) / (np.linalg.norm(good["d" + k]) + np.linalg.norm(num))
         assert err < 1e-6, k
-    num = _numeric(cost, p["W1"])
+    num = numeric_grad(cost, p["W1"])
     assert np.linalg.norm(bad["dW1"] - num) / np.linalg.norm(num) > 0.1  # the seed's tanh derivative
     np.testing.assert_allclose(bad["dW2"], good["dW2"])  # the output layer was right
 
