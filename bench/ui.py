@@ -534,7 +534,7 @@ def train_job(browser, server: Server, name: str, epochs: int, max_train: int, w
             page = None
             meta = wait_model(name)
         else:  # watch like a person: once the live charts exist, scroll them into view
-            charts = page.locator("[data-testid=stMain] [data-testid=stPlotlyChart]")
+            charts = page.locator("[data-testid=stMain] [data-testid=dl-live] img")
             end = time.monotonic() + 600
             while True:
                 try:
@@ -575,8 +575,8 @@ def train_full_reruns(browser, server: Server, n: int, max_train: int) -> dict:
     page = open_train_and_submit(browser, server, "bench-reruns", 20, max_train)
     main = page.locator("[data-testid=stMain]")
     try:
-        main.locator("[data-testid=stPlotlyChart]").first.wait_for(timeout=120000)  # the job's live charts
-        main.locator("[data-testid=stPlotlyChart]").first.scroll_into_view_if_needed()
+        main.locator("[data-testid=dl-live] img").first.wait_for(timeout=120000)  # the job's live charts
+        main.locator("[data-testid=dl-live] img").first.scroll_into_view_if_needed()
         page.wait_for_timeout(2000)  # some batch points on the chart
         done = []
         for i in range(n + 1):
@@ -620,7 +620,7 @@ def train_apptest(n: int) -> dict:
             dt = 1000 * (time.perf_counter() - t0)
             if at.exception:
                 raise RuntimeError(f"train page: {at.exception}")
-            if not any(m.label == "Epoch" for m in at.metric):
+            if not any('data-testid="dl-live"' in h.value for h in at.get("html")):
                 raise RuntimeError("the Train page does not show the running job")
             if i:
                 times.append(dt)

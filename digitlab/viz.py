@@ -1,5 +1,9 @@
-"""Plotly figures for the app. Pure functions: arrays in, ``go.Figure`` out."""
+"""Figures for the app. Pure functions: arrays in, ``go.Figure`` out (and, for the live view of a
+running job, HTML/SVG strings)."""
 from __future__ import annotations
+
+import base64
+import html
 
 import numpy as np
 import plotly.graph_objects as go
@@ -102,30 +106,164 @@ def mean_digits(images: np.ndarray, labels: np.ndarray, title: str = "The averag
 COLORS = {"train": "#3b6fb6", "val": "#d9822b", "batch": "rgba(59,111,182,0.30)"}
 
 
+def _curve_labels(labels: dict | None) -> dict:
+    return {"train": "training", "val": "validation", "batch": "training (per batch)", "epoch": "epoch",
+            "loss": "loss (cross-entropy)", "accuracy": "accuracy (%)", **(labels or {})}
+
+
+def curve_series(epochs: list[dict], batches: list[dict] | None = None, *, metric: str = "loss",
+                 labels: dict | None = None, max_batch_points: int = 120) -> list[dict]:
+    """The traces of a training curve, shared by the Plotly and the SVG chart: the per-batch values
+    (thinned to ``max_batch_points``), then per-epoch training and validation. Each is a dict
+    ``role`` ("batch"/"train"/"val"), ``name``, ``x``, ``y``, ``color``, ``width``, ``markers``;
+    accuracy in %, points with a missing or non-finite value left out, empty traces dropped."""
+    L = _curve_labels(labels)
+    pct = 100.0 if metric == "accuracy" else 1.0
+
+    def finite(v):
+        return v is not None and np.isfinite(v)
+
+    batches = [b for b in (batches or []) if finite(b.get(metric))]
+    if len(batches) > max_batch_points:  # a live chart is re-sent twice a second: keep it light
+        batches = [batches[i] for i in np.linspace(0, len(batches) - 1, max_batch_points).round().astype(int)]
+    out = [{"role": "batch", "name": L["batch"], "color": COLORS["batch"], "width": 1, "markers": False,
+            "x": [(b["epoch"] - 1) + b["batch"] / max(1, b["n_batches"]) for b in batches],
+            "y": [float(b[metric]) * pct for b in batches]}]
+    for key, role in (("", "train"), ("val_", "val")):
+        pts = [(e["epoch"], float(e[key + metric]) * pct) for e in epochs if finite(e.get(key + metric))]
+        out.append({"role": role, "name": L[role], "color": COLORS[role], "width": 2, "markers": True,
+                    "x": [p[0] for p in pts], "y": [p[1] for p in pts]})
+    return [t for t in out if t["x"]]
+
+
 def training_curve(epochs: list[dict], batches: list[dict] | None = None, *, metric: str = "loss",
                    title: str | None = None, labels: dict | None = None, max_batch_points: int = 120) -> go.Figure:
     """Loss or accuracy against epochs: per-batch values (thin), per-epoch training and
     validation (markers). ``epochs``/``batches`` are progress events (dicts)."""
-    L = {"train": "training", "val": "validation", "batch": "training (per batch)", "epoch": "epoch",
-         "loss": "loss (cross-entropy)", "accuracy": "accuracy (%)", **(labels or {})}
-    pct = 100.0 if metric == "accuracy" else 1.0
+    L = _curve_labels(labels)
     fig = go.Figure()
-    batches = [b for b in (batches or []) if b.get(metric) is not None]
-    if len(batches) > max_batch_points:  # a live chart is re-sent twice a second: keep it light
-        batches = [batches[i] for i in np.linspace(0, len(batches) - 1, max_batch_points).round().astype(int)]
-    bx = [(b["epoch"] - 1) + b["batch"] / max(1, b["n_batches"]) for b in batches]
-    by = [b[metric] * pct for b in batches]
-    if bx:
-        fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", name=L["batch"], line=dict(color=COLORS["batch"], width=1)))
-    for key, col in (("", "train"), ("val_", "val")):
-        pts = [(e["epoch"], e[key + metric] * pct) for e in epochs if e.get(key + metric) is not None]
-        if pts:
-            x, y = zip(*pts)
-            fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=L[col], line=dict(color=COLORS[col], width=2)))
+    for tr in curve_series(epochs, batches, metric=metric, labels=labels, max_batch_points=max_batch_points):
+        fig.add_trace(go.Scatter(x=tr["x"], y=tr["y"], mode="lines+markers" if tr["markers"] else "lines",
+                                 name=tr["name"], line=dict(color=tr["color"], width=tr["width"])))
     fig.update_xaxes(title_text=L["epoch"], rangemode="tozero")
     fig.update_yaxes(title_text=L[metric])
     fig.update_layout(legend=dict(orientation="h", y=-0.25, x=0), uirevision=metric)
     return _layout(fig, title or L[metric], height=320)
+
+
+# ---------------------------------------------------------------- the live view (HTML + SVG)
+# While a job runs the Train page redraws its progress twice a second. Plotly figures cost the
+# browser about 0.3 of a core at that rate (bench/README.md), which a Keras job on the same two
+# cores pays for; one HTML block with inline SVG costs about as little as an empty rerun.
+
+
+def nice_ticks(lo: float, hi: float, n: int = 5, integer: bool = False) -> list[float]:
+    """About ``n`` round tick values (steps 1, 2, 2.5, 5 x 10^k) inside [lo, hi]."""
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
+        return [float(lo)] if np.isfinite(lo) else []
+    raw = (hi - lo) / max(1, n)
+    mag = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if raw <= m * mag * (1 + 1e-9))
+    if integer:
+        step = max(1.0, float(np.ceil(step)))
+    first = np.ceil(lo / step - 1e-9) * step
+    ticks = np.arange(first, hi + step * 1e-6, step)
+    return [float(np.round(v, 10)) + 0.0 for v in ticks]  # + 0.0: no -0
+
+
+def _esc(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def svg_chart(traces: list[dict], *, title: str, x_title: str, y_title: str, x_max: float | None = None,
+              y_range: tuple[float, float] | None = None, width: int = 360, height: int = 250,
+              fmt: str = "{:.4g}", ink: str = "#31333f") -> str:
+    """A line chart as an inline ``<svg>`` (scales to its container's width): title, both axes with
+    round ticks and their titles, a legend, one polyline per trace (``curve_series`` dicts) and
+    markers with a tooltip where ``markers``. ``x_max`` fixes the x axis (e.g. all the epochs of a
+    job), ``y_range`` clips the y axis (e.g. 0-100 %). ``ink``: the colour of the text (the theme's)."""
+    left, right, top, bottom = 46, 10, 30, 62
+    xs = [x for t in traces for x in t["x"]]
+    ys = [y for t in traces for y in t["y"]]
+    x0, x1 = 0.0, float(max(xs + [x_max or 0.0, 1.0]))
+    if ys:
+        y0, y1 = float(min(ys)), float(max(ys))
+        pad = 0.06 * (y1 - y0) if y1 > y0 else max(abs(y1) * 0.05, 0.05)
+        y0, y1 = y0 - pad, y1 + pad
+        if y_range is not None:
+            y0, y1 = max(y0, y_range[0]), min(y1, y_range[1])
+            if y1 <= y0:
+                y0, y1 = y_range
+    else:
+        y0, y1 = y_range or (0.0, 1.0)
+    pw, ph = width - left - right, height - top - bottom
+
+    def X(v):
+        return left + (v - x0) / (x1 - x0) * pw
+
+    def Y(v):
+        return top + ph - (v - y0) / (y1 - y0) * ph
+
+    o = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="{_esc(title)}" '
+         f'xmlns="http://www.w3.org/2000/svg" style="max-width:{2 * width}px;font-family:sans-serif;'
+         f'font-size:11px;color:{ink}">',
+         f'<text x="2" y="15" font-size="14" font-weight="600" fill="currentColor">{_esc(title)}</text>',
+         f'<g class="dl-grid" stroke="rgba(128,128,128,0.25)" stroke-width="1">']
+    yt = [v for v in nice_ticks(y0, y1, 4) if y0 <= v <= y1]
+    xt = [v for v in nice_ticks(x0, x1, 5, integer=True) if x0 <= v <= x1]
+    o += [f'<line x1="{left}" x2="{left + pw}" y1="{Y(v):.1f}" y2="{Y(v):.1f}"/>' for v in yt]
+    o += [f'<line x1="{X(v):.1f}" x2="{X(v):.1f}" y1="{top}" y2="{top + ph}"/>' for v in xt]
+    o.append(f'</g><g fill="currentColor" opacity="0.75">')
+    o += [f'<text x="{left - 5}" y="{Y(v) + 4:.1f}" text-anchor="end">{v:g}</text>' for v in yt]
+    o += [f'<text x="{X(v):.1f}" y="{top + ph + 14}" text-anchor="middle">{v:g}</text>' for v in xt]
+    o.append("</g>")
+    o.append(f'<text x="{left + pw / 2:.1f}" y="{top + ph + 30}" text-anchor="middle" fill="currentColor">'
+             f'{_esc(x_title)}</text>')
+    o.append(f'<text transform="translate(11 {top + ph / 2:.1f}) rotate(-90)" text-anchor="middle" '
+             f'fill="currentColor">{_esc(y_title)}</text>')
+    o.append(f'<defs><clipPath id="dl-clip-{id(traces)}"><rect x="{left}" y="{top - 4}" width="{pw + 4}" '
+             f'height="{ph + 8}"/></clipPath></defs><g clip-path="url(#dl-clip-{id(traces)})">')
+    for t in traces:
+        pts = " ".join(f"{X(a):.1f},{Y(b):.1f}" for a, b in zip(t["x"], t["y"]))
+        o.append(f'<g class="dl-series dl-{_esc(t.get("role", "line"))}">'
+                 f'<polyline points="{pts}" fill="none" stroke="{t["color"]}" stroke-width="{t["width"]}" '
+                 f'stroke-linejoin="round"/>')
+        if t.get("markers"):
+            o += [f'<circle cx="{X(a):.1f}" cy="{Y(b):.1f}" r="3" fill="{t["color"]}"><title>{_esc(t["name"])}, '
+                  f'{_esc(x_title)} {a:g}: {fmt.format(b)}</title></circle>' for a, b in zip(t["x"], t["y"])]
+        o.append("</g>")
+    o.append("</g>")
+    lx, ly = left, height - 8  # the legend, one row under the x axis title
+    for t in traces:
+        o.append(f'<line x1="{lx}" x2="{lx + 16}" y1="{ly - 4}" y2="{ly - 4}" stroke="{t["color"]}" '
+                 f'stroke-width="{max(2, t["width"])}"/><text x="{lx + 20}" y="{ly}" fill="currentColor">'
+                 f'{_esc(t["name"])}</text>')
+        lx += 30 + 6 * len(str(t["name"]))
+    o.append("</svg>")
+    return "".join(o)
+
+
+def svg_img(svg: str, alt: str) -> str:
+    """An ``<img>`` of an SVG as a data URI: ``st.html``'s sanitiser removes inline ``<svg>``."""
+    return (f'<img alt="{_esc(alt)}" src="data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}" '
+            f'style="width:100%;height:auto;display:block">')
+
+
+def live_panel(*, status: str, fraction: float, metrics: list[tuple[str, str]], charts: list[str]) -> str:
+    """One HTML block for a running job: a status line, a progress bar, a row of metrics
+    (label, value) and charts (HTML, e.g. ``svg_img``) side by side, wrapping on narrow screens."""
+    pct = 100 * float(min(max(fraction, 0.0), 1.0))
+    cells = "".join(f'<div style="flex:1 1 7.5rem;min-width:0"><div style="font-size:0.875rem;opacity:.8">{_esc(k)}'
+                    f'</div><div class="dl-value" style="font-size:1.75rem;line-height:1.6;white-space:nowrap;'
+                    f'overflow:hidden;text-overflow:ellipsis">{_esc(v)}</div></div>' for k, v in metrics)
+    figs = "".join(f'<div style="flex:1 1 300px;min-width:0">{c}</div>' for c in charts)
+    return (f'<div class="dl-live" data-testid="dl-live">'
+            f'<div style="font-size:0.875rem;margin-bottom:0.35rem">{_esc(status)}</div>'
+            f'<div role="progressbar" aria-label="{_esc(status)}" aria-valuemin="0" aria-valuemax="100" '
+            f'aria-valuenow="{pct:.0f}" style="height:0.5rem;border-radius:0.25rem;background:rgba(128,128,128,0.2);'
+            f'overflow:hidden"><div style="height:100%;width:{pct:.1f}%;background:#3b6fb6"></div></div>'
+            f'<div style="display:flex;flex-wrap:wrap;gap:0.5rem 1rem;margin:1rem 0">{cells}</div>'
+            f'<div style="display:flex;flex-wrap:wrap;gap:1rem 1.5rem">{figs}</div></div>')
 
 
 def compare_curves(runs: dict[str, dict], *, metric: str = "val_accuracy", title: str = "Runs compared",

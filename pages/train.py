@@ -88,6 +88,23 @@ def fmt_secs(s):
     return "–" if s is None or not np.isfinite(s) else (f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min")
 
 
+def curve_labels() -> dict:
+    return {"train": t("viz.training"), "val": t("viz.validation"), "batch": t("viz.per_batch"),
+            "epoch": t("viz.epoch"), "loss": t("viz.loss"), "accuracy": t("viz.accuracy")}
+
+
+def live_chart(s: dict, metric: str, epochs: int) -> str:
+    """A live curve as an SVG image (text in the theme's colour)."""
+    labels = curve_labels()
+    title = t("train.loss_title" if metric == "loss" else "train.acc_title")
+    dark = getattr(getattr(st.context, "theme", None), "type", None) == "dark"
+    svg = viz.svg_chart(viz.curve_series(s["epochs"], s["batches"], metric=metric, labels=labels),
+                        title=title, x_title=labels["epoch"], y_title=labels[metric], x_max=epochs,
+                        y_range=(0, 100) if metric == "accuracy" else (0, float("inf")),
+                        ink="#fafafa" if dark else "#31333f")
+    return viz.svg_img(svg, title)
+
+
 def render_job(jid: str):
     try:
         s = worker().status(jid)
@@ -111,14 +128,16 @@ def render_job(jid: str):
         elapsed = time.time() - (s.get("started") or time.time())
         left = elapsed * (1 - frac) / frac if frac > 0.01 else None
         phase = s.get("phase") or "training"
-        st.progress(frac, text=t("train.phase", kind=label, phase=phase) if phase != "training" else t("train.running", kind=label))
         last_epoch = s["epochs"][-1] if s["epochs"] else {}
-        m = st.columns(5)
-        m[0].metric(t("train.m.epoch"), f"{p.get('epoch', 0)}/{epochs}")
-        m[1].metric(t("train.m.loss"), "–" if p.get("loss") is None else f"{p['loss']:.4f}")
-        m[2].metric(t("train.m.val_acc"), fmt_pct(last_epoch.get("val_accuracy")))
-        m[3].metric(t("train.m.speed"), f"{p.get('samples_per_s', 0):,.0f}")
-        m[4].metric(t("train.m.left"), fmt_secs(left))
+        metrics = [(t("train.m.epoch"), f"{p.get('epoch', 0)}/{epochs}"),
+                   (t("train.m.loss"), "–" if p.get("loss") is None else f"{p['loss']:.4f}"),
+                   (t("train.m.val_acc"), fmt_pct(last_epoch.get("val_accuracy"))),
+                   (t("train.m.speed"), f"{p.get('samples_per_s', 0):,.0f}"),
+                   (t("train.m.left"), fmt_secs(left))]
+        status = t("train.phase", kind=label, phase=phase) if phase != "training" else t("train.running", kind=label)
+        # one HTML block with SVG charts: Plotly redrawn twice a second costs the browser ~0.3 of a core
+        st.html(viz.live_panel(status=status, fraction=frac, metrics=metrics,
+                               charts=[live_chart(s, "loss", epochs), live_chart(s, "accuracy", epochs)]))
     elif state == "done":
         met = s.get("metrics") or {}
         st.success(t("train.done", model=s["model"], val=fmt_pct(met.get("val_accuracy"))))
@@ -128,15 +147,13 @@ def render_job(jid: str):
         st.warning(t("train.stopped_kept", model=s["model"]) if s.get("model") else t("train.stopped_none"))
     elif state == "error":
         st.error(t("train.error", msg=s.get("error")))
-    if s["epochs"] or s["batches"]:
-        labels = {"train": t("viz.training"), "val": t("viz.validation"), "batch": t("viz.per_batch"),
-                  "epoch": t("viz.epoch"), "loss": t("viz.loss"), "accuracy": t("viz.accuracy")}
+    if state != "running" and (s["epochs"] or s["batches"]):  # a finished run: interactive Plotly
+        labels = curve_labels()
         g1, g2 = st.columns(2)
-        cfg = {**CHART_CFG, "staticPlot": state in ACTIVE}  # no hover layers while it redraws twice a second
         g1.plotly_chart(viz.training_curve(s["epochs"], s["batches"], metric="loss", title=t("train.loss_title"), labels=labels),
-                        config=cfg, key=f"train_loss_{jid}")
+                        config=CHART_CFG, key=f"train_loss_{jid}")
         g2.plotly_chart(viz.training_curve(s["epochs"], s["batches"], metric="accuracy", title=t("train.acc_title"), labels=labels),
-                        config=cfg, key=f"train_acc_{jid}")
+                        config=CHART_CFG, key=f"train_acc_{jid}")
     if state not in ACTIVE and st.session_state.get("train_final") != jid:
         st.session_state["train_final"] = jid
         st.rerun(scope="app")  # the job ended: refresh the whole page (Stop button, stored models)

@@ -186,7 +186,11 @@ def test_train_page_start_and_stop_a_job(home):
         assert time.monotonic() < deadline, w.status(jid)
         time.sleep(0.2)
     at.run()
-    assert any(m.label == "Epoch" for m in at.metric)  # live progress
+    live = [h.value for h in at.get("html") if 'data-testid="dl-live"' in h.value]
+    assert live and "Epoch" in live[0] and 'role="progressbar"' in live[0]  # live progress
+    assert live[0].count("data:image/svg+xml;base64,") == 2  # the loss and accuracy charts
+    # no Plotly redrawn twice a second while it runs (the page's only Plotly figure compares stored runs)
+    assert not any("while training" in c.proto.spec for c in at.get("plotly_chart"))
     assert at.button(key="train_stop")
     at.button(key="train_stop").click().run()
     s = w.wait(jid, timeout=20)

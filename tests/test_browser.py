@@ -4,6 +4,7 @@ One server for the module, on a free port, with its own model store holding a sm
 Keras CNN trained here (the "CNN" the Draw test reads). Needs Debian's chromium at
 /usr/bin/chromium (tools/install-test-deps.sh installs it).
 """
+import base64
 import os
 import socket
 import subprocess
@@ -102,22 +103,31 @@ def test_train_live_chart_stop_and_inspect(page, server):
     epochs.fill("100")  # the range's top; no Enter: in a form, Enter submits
     main.get_by_role("textbox", name="Name (optional)").fill("browser-mlp")
     main.get_by_role("button", name="Start training").click()
-    # the live chart appears and grows
-    main.get_by_text("Loss while training").first.wait_for(state="attached", timeout=60000)
-    epoch_metric = main.locator("[data-testid=stMetric]").filter(has_text="Epoch")
-    epoch_metric.wait_for(timeout=30000)
+    # the live view (progress, metrics, SVG charts) appears and its charts grow
+    live = main.locator("[data-testid=dl-live]")
+    live.get_by_role("img", name="Loss while training").wait_for(state="attached", timeout=60000)
+
+    def read(fn):  # the live block is replaced twice a second: retry a read that hits a detached node
+        for _ in range(20):
+            try:
+                return fn()
+            except Exception:  # noqa: BLE001
+                page.wait_for_timeout(100)
+        return fn()
 
     def epoch_now():
-        return int(epoch_metric.locator("[data-testid=stMetricValue]").inner_text().split("/")[0])
+        return read(lambda: int(live.locator(".dl-value").first.inner_text(timeout=2000).split("/")[0]))
 
-    def points():  # markers on the accuracy chart's validation trace
-        return page.locator(".js-plotly-plot").nth(1).locator(".scatterlayer .trace").last.locator(".point").count()
+    def points():  # epoch markers (training and validation) in the accuracy chart's SVG
+        src = read(lambda: live.get_by_role("img", name="Accuracy while training").get_attribute("src", timeout=2000))
+        return base64.b64decode(src.split(",", 1)[1]).decode().count("<circle")
 
     first, first_pts = epoch_now(), points()
     deadline = time.monotonic() + 30
     while epoch_now() < first + 3 or points() <= first_pts:
         assert time.monotonic() < deadline, "the live chart did not grow"
         page.wait_for_timeout(300)
+    assert points() >= 2 * 3  # two markers (training, validation) per finished epoch
     assert "job=" in page.url  # a reload re-attaches to the job
     t0 = time.monotonic()
     main.get_by_role("button", name="Stop").click()

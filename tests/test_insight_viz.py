@@ -97,3 +97,96 @@ def test_training_curve_and_prob_matrix():
     assert [s.x0 + 0.5 for s in pm.layout.shapes] == [3, 7]
     assert viz.curves_from_meta({"loss": [1, 0.5], "val_accuracy": [0.5, 0.7]})[1] == {
         "epoch": 2, "loss": 0.5, "accuracy": None, "val_loss": None, "val_accuracy": 0.7}
+
+
+# ---------------------------------------------------------------- the live view (SVG in HTML)
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def _svg_tree(svg: str):
+    import xml.etree.ElementTree as ET
+
+    return ET.fromstring(svg)  # well-formed XML, or this raises
+
+
+def test_nice_ticks_are_round_and_inside():
+    assert viz.nice_ticks(0, 5, 5, integer=True) == [0, 1, 2, 3, 4, 5]
+    assert viz.nice_ticks(47, 100, 4) == [60, 80, 100]
+    assert viz.nice_ticks(0.12, 0.9, 4) == pytest.approx([0.2, 0.4, 0.6, 0.8])
+    assert viz.nice_ticks(0, 30, 5, integer=True) == [0, 10, 20, 30]
+    assert viz.nice_ticks(0, 3, 5, integer=True) == [0, 1, 2, 3]  # epochs: whole numbers only
+    assert all(str(v) != "-0.0" for v in viz.nice_ticks(-1e-12, 1, 4))
+    assert viz.nice_ticks(2, 2) == [2.0] and viz.nice_ticks(float("nan"), 1) == []
+
+
+def test_curve_series_drops_non_finite_points_and_thins_batches():
+    ev = [{"epoch": 1, "loss": 0.5, "val_loss": float("nan")}, {"epoch": 2, "loss": float("inf"), "val_loss": 0.4}]
+    bs = [{"epoch": 1, "batch": b, "n_batches": 500, "loss": 1.0 / b} for b in range(1, 501)]
+    tr = {t["role"]: t for t in viz.curve_series(ev, bs, metric="loss", max_batch_points=50)}
+    assert len(tr["batch"]["x"]) == 50 and tr["batch"]["x"][0] == pytest.approx(1 / 500) and tr["batch"]["x"][-1] == 1.0
+    assert tr["train"]["x"] == [1] and tr["val"]["x"] == [2]  # nan and inf left out
+    assert viz.curve_series([], [], metric="accuracy") == []  # nothing yet: no empty traces
+
+
+def test_svg_chart_draws_every_point_with_title_axes_and_legend():
+    ev = [{"epoch": e, "accuracy": 0.5 + 0.1 * e, "val_accuracy": 0.45 + 0.1 * e} for e in (1, 2, 3)]
+    bs = [{"epoch": 1, "batch": b, "n_batches": 4, "accuracy": 0.1 * b} for b in range(1, 5)]
+    svg = viz.svg_chart(viz.curve_series(ev, bs, metric="accuracy"), title="Accuracy <while> training",
+                        x_title="epoch", y_title="accuracy (%)", x_max=10, y_range=(0, 100), ink="#fafafa")
+    root = _svg_tree(svg)
+    texts = [t.text for t in root.iter(SVG_NS + "text")]
+    assert "Accuracy <while> training" in texts  # escaped in the markup, intact in the document
+    assert {"epoch", "accuracy (%)", "training (per batch)", "training", "validation"} <= set(texts)
+    assert "10" in texts and "0" in texts  # the x axis spans every epoch of the job, not only those done
+    lines = {g.get("class"): g for g in root.iter(SVG_NS + "g") if (g.get("class") or "").startswith("dl-series")}
+    assert len(lines["dl-series dl-batch"].find(SVG_NS + "polyline").get("points").split()) == 4
+    assert len(lines["dl-series dl-val"].findall(SVG_NS + "circle")) == 3
+    tips = [c.find(SVG_NS + "title").text for c in lines["dl-series dl-val"].findall(SVG_NS + "circle")]
+    assert tips[-1] == "validation, epoch 3: 75"
+    assert "#fafafa" in root.get("style")
+    # y: a higher value is drawn higher (smaller y), x: later is further right
+    pts = [tuple(map(float, p.split(","))) for p in lines["dl-series dl-train"].find(SVG_NS + "polyline").get("points").split()]
+    assert pts[0][0] < pts[1][0] < pts[2][0] and pts[0][1] > pts[1][1] > pts[2][1]
+
+
+def test_svg_chart_without_data_and_with_one_point():
+    _svg_tree(viz.svg_chart([], title="Loss", x_title="epoch", y_title="loss"))
+    one = viz.svg_chart(viz.curve_series([{"epoch": 1, "loss": 0.7}], metric="loss"), title="Loss",
+                        x_title="epoch", y_title="loss", y_range=(0, float("inf")))
+    assert len(list(_svg_tree(one).iter(SVG_NS + "circle"))) == 1
+
+
+def test_live_panel_progress_metrics_and_chart_images():
+    import base64
+    import html.parser
+
+    svg = viz.svg_chart([], title="Loss", x_title="epoch", y_title="loss")
+    out = viz.live_panel(status="Training <CNN>", fraction=1.7, metrics=[("Epoch", "2/5"), ("Loss", "0.1234")],
+                         charts=[viz.svg_img(svg, "Loss while training")])
+
+    class P(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.bar, self.imgs, self.values, self._in_value, self.text = None, [], [], False, []
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if a.get("role") == "progressbar":
+                self.bar = a
+            if tag == "img":
+                self.imgs.append(a)
+            self._in_value = a.get("class") == "dl-value"
+
+        def handle_data(self, data):
+            self.text.append(data)
+            if self._in_value:
+                self.values.append(data)
+                self._in_value = False
+
+    p = P()
+    p.feed(out)
+    assert p.bar["aria-valuenow"] == "100"  # clipped to 0-100 %
+    assert p.values == ["2/5", "0.1234"] and "Training <CNN>" in p.text
+    assert p.imgs[0]["alt"] == "Loss while training"
+    assert base64.b64decode(p.imgs[0]["src"].split(",", 1)[1]).decode() == svg
