@@ -4,7 +4,10 @@ Prints one JSON object: training throughput (samples/s) of the NumPy and Keras M
 (784-128-10) and seed CNN on the same data, batch 128, Adam; their ratios; the
 float32 GEMM peak and the GFLOP/s each NumPy model achieves; and the accuracy on the
 official MNIST test set of each model after its standard recipe
-(``digitlab.nn.RECIPES``) on the 10k sample. --quick: fewer samples/epochs, and the
+(``digitlab.nn.RECIPES``) on the 10k sample. ``cnn_ratio_paired``: the CNN ratio measured
+again in alternating blocks of 10 training steps (median and quartiles of the per-pair
+ratios), which a shared machine's changing load disturbs less than ``cnn_ratio`` (a ratio of
+two best epochs measured minutes apart). --quick: fewer samples/epochs, and the
 accuracies come from shortened recipes (flagged by "quick": true).
 """
 from __future__ import annotations
@@ -88,6 +91,53 @@ def side_by_side(model, kmodel, X, y, rounds: int) -> dict:
             "numpy_cpu": n / min(n_cpu[1:]), "keras_cpu": n / min(k_cpu[1:])}
 
 
+def paired_blocks(model, kmodel, X, y, pairs: int, steps: int = 10) -> dict:
+    """Training samples/s of the NumPy and the Keras model measured in alternating short blocks
+    (``steps`` batches of 128 each, the same images), ``pairs`` times; the order within a pair
+    flips every time. Each pair gives one ratio NumPy/Keras from two blocks a few seconds
+    apart, so a change in the machine's load hits both sides of a pair alike: the median and
+    quartiles of these ratios are steadier than a ratio of two independent best epochs.
+    Both sides time only their training loop: NumPy ``fit``'s epoch, Keras' epoch callbacks."""
+    import keras
+
+    k_wall: list[float] = []
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            k_wall.append(time.perf_counter() - self.t)
+
+    n = steps * BATCH
+    Xb, yb = X[:n], y[:n]
+    opt, n_wall = Adam(1e-3), []
+
+    def numpy_block(seed):
+        model.fit(Xb, yb, epochs=1, batch_size=BATCH, optimizer=opt, seed=seed,
+                  callback=lambda e: n_wall.append(e["seconds"]) if e["type"] == "epoch" else None)
+
+    def keras_block():
+        kmodel.fit(Xb, yb, batch_size=BATCH, epochs=1, verbose=0, callbacks=[Timer()])
+
+    numpy_block(0)
+    keras_block()  # warm-up of both
+    ratios = []
+    for p in range(pairs):
+        if p % 2:
+            keras_block()
+            numpy_block(p + 1)
+        else:
+            numpy_block(p + 1)
+            keras_block()
+        ratios.append(k_wall[-1] / n_wall[-1])  # (n / numpy time) / (n / keras time)
+    q1, med, q3 = np.percentile(ratios, [25, 50, 75])
+    return {"median": round(float(med), 3), "q1": round(float(q1), 3), "q3": round(float(q3), 3),
+            "min": round(min(ratios), 3), "max": round(max(ratios), 3), "pairs": pairs, "steps_per_block": steps,
+            "numpy_samples_per_s_median": round(n / float(np.median(n_wall[1:]))),
+            "keras_samples_per_s_median": round(n / float(np.median(k_wall[1:])))}
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short run (~1-2 min)")
@@ -125,6 +175,8 @@ def main(argv=None) -> dict:
     out["mlp_ratio"] = round(out["numpy_mlp_samples_per_s"] / out["keras_mlp_samples_per_s"], 2)
     out["cnn_ratio"] = round(out["numpy_cnn_samples_per_s"] / out["keras_cnn_samples_per_s"], 2)
     out["samples_per_cpu_second"] = cpu
+    # the CNN ratio again, from alternating short blocks (steadier on a shared machine)
+    out["cnn_ratio_paired"] = paired_blocks(c, kc, X, y, pairs=8 if q else 16)
     out["numpy_mlp_gflops"] = round(m.flops_per_sample() * out["numpy_mlp_samples_per_s"] / 1e9, 1)
     out["numpy_cnn_gflops"] = round(c.flops_per_sample() * out["numpy_cnn_samples_per_s"] / 1e9, 1)
     out["mlp_peak_fraction"] = round(out["numpy_mlp_gflops"] / peaks[cores["mlp"]], 2)
