@@ -233,12 +233,17 @@ def svg_chart(traces: list[dict], *, title: str, x_title: str, y_title: str, x_m
                   f'{_esc(x_title)} {a:g}: {fmt.format(b)}</title></circle>' for a, b in zip(t["x"], t["y"])]
         o.append("</g>")
     o.append("</g>")
-    lx, ly = left, height - 8  # the legend, one row under the x axis title
+    lx, ly = left, height - 8  # the legend under the x axis title, wrapping onto more rows
     for t in traces:
+        w = 30 + 6 * len(str(t["name"]))  # ~6 px per character at 11 px
+        if lx > left and lx + w - 10 > width:
+            lx, ly = left, ly + 15
         o.append(f'<line x1="{lx}" x2="{lx + 16}" y1="{ly - 4}" y2="{ly - 4}" stroke="{t["color"]}" '
                  f'stroke-width="{max(2, t["width"])}"/><text x="{lx + 20}" y="{ly}" fill="currentColor">'
                  f'{_esc(t["name"])}</text>')
-        lx += 30 + 6 * len(str(t["name"]))
+        lx += w
+    if ly > height - 8:  # extra legend rows: a taller picture
+        o[0] = o[0].replace(f'viewBox="0 0 {width} {height}"', f'viewBox="0 0 {width} {ly + 8}"', 1)
     o.append("</svg>")
     return "".join(o)
 

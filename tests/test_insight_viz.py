@@ -190,3 +190,15 @@ def test_live_panel_progress_metrics_and_chart_images():
     assert p.values == ["2/5", "0.1234"] and "Training <CNN>" in p.text
     assert p.imgs[0]["alt"] == "Loss while training"
     assert base64.b64decode(p.imgs[0]["src"].split(",", 1)[1]).decode() == svg
+
+
+def test_svg_chart_legend_wraps_instead_of_overflowing():
+    long = [{"role": r, "name": f"{r} with a rather long legend label", "x": [1, 2], "y": [1.0, 0.5],
+             "color": "#000", "width": 1, "markers": False} for r in ("batch", "train", "val")]
+    root = _svg_tree(viz.svg_chart(long, title="t", x_title="epoch", y_title="loss", width=360, height=250))
+    legend = [t for t in root.iter(SVG_NS + "text") if (t.text or "").endswith("legend label")]
+    assert len({t.get("y") for t in legend}) > 1  # more than one row
+    assert all(float(t.get("x")) + 6 * len(t.text) <= 360 + 10 for t in legend)
+    assert float(root.get("viewBox").split()[3]) > 250  # the picture grew to hold the rows
+    short = viz.svg_chart(long[:1], title="t", x_title="epoch", y_title="loss", width=360, height=250)
+    assert _svg_tree(short).get("viewBox") == "0 0 360 250"
