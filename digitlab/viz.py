@@ -168,11 +168,16 @@ def nice_ticks(lo: float, hi: float, n: int = 5, integer: bool = False) -> list[
         step = max(1.0, float(np.ceil(step)))
     first = np.ceil(lo / step - 1e-9) * step
     ticks = np.arange(first, hi + step * 1e-6, step)
-    return [float(np.round(v, 10)) + 0.0 for v in ticks]  # + 0.0: no -0
+    # rounded to the step's own precision (0.30000000000000004 -> 0.3); + 0.0: no -0
+    return [float(f"{np.round(v / step) * step:.12g}") + 0.0 for v in ticks]
+
+
+_CONTROL = dict.fromkeys(i for i in range(32) if chr(i) not in "\t\n\r")
 
 
 def _esc(text) -> str:
-    return html.escape(str(text), quote=True)
+    """Text for HTML/SVG: escaped, and without control characters (invalid in XML)."""
+    return html.escape(str(text).translate(_CONTROL), quote=True)
 
 
 def svg_chart(traces: list[dict], *, title: str, x_title: str, y_title: str, x_max: float | None = None,
@@ -180,7 +185,7 @@ def svg_chart(traces: list[dict], *, title: str, x_title: str, y_title: str, x_m
               fmt: str = "{:.4g}", ink: str = "#31333f") -> str:
     """A line chart as an inline ``<svg>`` (scales to its container's width): title, both axes with
     round ticks and their titles, a legend, one polyline per trace (``curve_series`` dicts) and
-    markers with a tooltip where ``markers``. ``x_max`` fixes the x axis (e.g. all the epochs of a
+    markers where ``markers`` (each with a ``<title>``: a tooltip where the SVG is inline or opened). ``x_max`` fixes the x axis (e.g. all the epochs of a
     job), ``y_range`` clips the y axis (e.g. 0-100 %). ``ink``: the colour of the text (the theme's)."""
     left, right, top, bottom = 46, 10, 30, 62
     xs = [x for t in traces for x in t["x"]]
@@ -188,14 +193,12 @@ def svg_chart(traces: list[dict], *, title: str, x_title: str, y_title: str, x_m
     x0, x1 = 0.0, float(max(xs + [x_max or 0.0, 1.0]))
     if ys:
         y0, y1 = float(min(ys)), float(max(ys))
-        pad = 0.06 * (y1 - y0) if y1 > y0 else max(abs(y1) * 0.05, 0.05)
+        pad = max(0.06 * (y1 - y0), 1e-3 * max(abs(y0), abs(y1)), 1e-12)  # nearly flat: still a range
         y0, y1 = y0 - pad, y1 + pad
-        if y_range is not None:
+        if y_range is not None and max(y0, y_range[0]) < min(y1, y_range[1]):  # clip, if data are left
             y0, y1 = max(y0, y_range[0]), min(y1, y_range[1])
-            if y1 <= y0:
-                y0, y1 = y_range
     else:
-        y0, y1 = y_range or (0.0, 1.0)
+        y0, y1 = (y_range[0], y_range[0] + 1.0) if y_range and not np.isfinite(y_range[1]) else (y_range or (0.0, 1.0))
     pw, ph = width - left - right, height - top - bottom
 
     def X(v):
@@ -221,8 +224,8 @@ def svg_chart(traces: list[dict], *, title: str, x_title: str, y_title: str, x_m
              f'{_esc(x_title)}</text>')
     o.append(f'<text transform="translate(11 {top + ph / 2:.1f}) rotate(-90)" text-anchor="middle" '
              f'fill="currentColor">{_esc(y_title)}</text>')
-    o.append(f'<defs><clipPath id="dl-clip-{id(traces)}"><rect x="{left}" y="{top - 4}" width="{pw + 4}" '
-             f'height="{ph + 8}"/></clipPath></defs><g clip-path="url(#dl-clip-{id(traces)})">')
+    o.append(f'<defs><clipPath id="dl-clip"><rect x="{left}" y="{top - 4}" width="{pw + 4}" '
+             f'height="{ph + 8}"/></clipPath></defs><g clip-path="url(#dl-clip)">')
     for t in traces:
         pts = " ".join(f"{X(a):.1f},{Y(b):.1f}" for a, b in zip(t["x"], t["y"]))
         o.append(f'<g class="dl-series dl-{_esc(t.get("role", "line"))}">'
@@ -248,6 +251,17 @@ def svg_chart(traces: list[dict], *, title: str, x_title: str, y_title: str, x_m
     return "".join(o)
 
 
+def curve_summary(traces: list[dict], x_title: str = "epoch", fmt: str = "{:.4g}") -> str:
+    """The last point of each per-epoch trace, for an image's alt text:
+    "epoch 3: training 0.21, validation 0.25" ("" before the first epoch)."""
+    last = [t for t in traces if t.get("markers") and t["x"]]
+    if not last:
+        return ""
+    x = max(t["x"][-1] for t in last)
+    vals = ", ".join(f"{t['name']} {fmt.format(t['y'][-1])}" for t in last if t["x"][-1] == x)
+    return f"{x_title} {x:g}: {vals}"
+
+
 def svg_img(svg: str, alt: str) -> str:
     """An ``<img>`` of an SVG as a data URI: ``st.html``'s sanitiser removes inline ``<svg>``."""
     return (f'<img alt="{_esc(alt)}" src="data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}" '
@@ -257,7 +271,8 @@ def svg_img(svg: str, alt: str) -> str:
 def live_panel(*, status: str, fraction: float, metrics: list[tuple[str, str]], charts: list[str]) -> str:
     """One HTML block for a running job: a status line, a progress bar, a row of metrics
     (label, value) and charts (HTML, e.g. ``svg_img``) side by side, wrapping on narrow screens."""
-    pct = 100 * float(min(max(fraction, 0.0), 1.0))
+    fraction = float(fraction) if np.isfinite(fraction) else 0.0
+    pct = 100 * min(max(fraction, 0.0), 1.0)
     cells = "".join(f'<div style="flex:1 1 7.5rem;min-width:0"><div style="font-size:0.875rem;opacity:.8">{_esc(k)}'
                     f'</div><div class="dl-value" style="font-size:1.75rem;line-height:1.6;white-space:nowrap;'
                     f'overflow:hidden;text-overflow:ellipsis">{_esc(v)}</div></div>' for k, v in metrics)

@@ -98,11 +98,12 @@ def live_chart(s: dict, metric: str, epochs: int) -> str:
     labels = curve_labels()
     title = t("train.loss_title" if metric == "loss" else "train.acc_title")
     dark = getattr(getattr(st.context, "theme", None), "type", None) == "dark"
-    svg = viz.svg_chart(viz.curve_series(s["epochs"], s["batches"], metric=metric, labels=labels),
-                        title=title, x_title=labels["epoch"], y_title=labels[metric], x_max=epochs,
+    traces = viz.curve_series(s["epochs"], s["batches"], metric=metric, labels=labels)
+    svg = viz.svg_chart(traces, title=title, x_title=labels["epoch"], y_title=labels[metric], x_max=epochs,
                         y_range=(0, 100) if metric == "accuracy" else (0, float("inf")),
                         ink="#fafafa" if dark else "#31333f")
-    return viz.svg_img(svg, title)
+    summary = viz.curve_summary(traces, labels["epoch"])
+    return viz.svg_img(svg, f"{title}. {summary}" if summary else title)
 
 
 def render_job(jid: str):

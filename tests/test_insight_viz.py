@@ -202,3 +202,21 @@ def test_svg_chart_legend_wraps_instead_of_overflowing():
     assert float(root.get("viewBox").split()[3]) > 250  # the picture grew to hold the rows
     short = viz.svg_chart(long[:1], title="t", x_title="epoch", y_title="loss", width=360, height=250)
     assert _svg_tree(short).get("viewBox") == "0 0 360 250"
+
+
+def test_svg_edge_values_tiny_flat_negative_and_control_characters():
+    assert len(set(viz.nice_ticks(1e-12, 3e-12, 4))) >= 2  # tiny losses still get ticks
+    flat = viz.curve_series([{"epoch": e, "loss": 0.3 + 1e-9 * e} for e in (1, 2, 3)], metric="loss")
+    root = _svg_tree(viz.svg_chart(flat, title="t", x_title="epoch", y_title="loss", y_range=(0, float("inf"))))
+    labels = [t.text for t in root.iter(SVG_NS + "text") if t.get("text-anchor") == "end"]
+    assert len(labels) >= 2 and len(set(labels)) == len(labels)  # no "0.3, 0.3, 0.3"
+    neg = [{"role": "train", "name": "x\x01y", "x": [1, 2, 3], "y": [-3.0, -2.0, -1.0], "color": "#000", "width": 2,
+            "markers": True}]
+    root = _svg_tree(viz.svg_chart(neg, title="t\x02", x_title="epoch", y_title="loss", y_range=(0, float("inf"))))
+    ys = [float(c.get("cy")) for c in root.iter(SVG_NS + "circle")]
+    assert len(set(ys)) == 3  # outside the range: the range gives way, the points stay apart
+    assert viz.curve_summary(neg) == "epoch 3: x\x01y -1"
+    assert 'alt="epoch 3: xy -1"' in viz.svg_img("<svg/>", viz.curve_summary(neg))  # escaped, no control chars
+    assert viz.curve_summary([]) == ""
+    out = viz.live_panel(status="s", fraction=float("nan"), metrics=[], charts=[])
+    assert 'aria-valuenow="0"' in out and "nan" not in out

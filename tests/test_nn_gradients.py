@@ -62,13 +62,13 @@ def test_fused_output_delta_is_the_chain_rule(out):
     assert rel_err(output_delta(ACTIVATIONS[out](Z), y), numeric) < TOL
 
 
-def check_layer(layer, input_shape, n=2, seed=0):
+def check_layer(layer, input_shape, n=2, seed=0, order="C"):
     """dX and every dParam of sum(layer(X) * G) against central differences."""
     rng = np.random.default_rng(seed)
     layer.build(input_shape, rng, np.float64)
     for v in layer.params.values():
         v[...] = rng.normal(size=v.shape) * 0.5
-    X = rng.normal(size=(n,) + tuple(input_shape))
+    X = np.asarray(rng.normal(size=(n,) + tuple(input_shape)), order=order)
     G = rng.normal(size=(n,) + tuple(layer.output_shape))
     drop_seed = 123
 
@@ -98,6 +98,21 @@ def test_dense(activation):
 ])
 def test_conv2d(kernel, strides, padding):
     check_layer(Conv2D(3, kernel, strides, padding, activation="tanh"), (6, 7, 2))
+
+
+@pytest.mark.parametrize("flat", [True, False])
+@pytest.mark.parametrize("kernel,padding,shape,n,chunk,order", [
+    (3, "valid", (6, 7, 5), 3, 1, "C"),  # C >= 4, several chunks, the last one smaller (chunk 2 below)
+    (5, "valid", (7, 8, 4), 3, 2, "C"),  # a 5x5 kernel
+    (3, "same", (5, 6, 4), 2, None, "F"),  # an input that is not C-ordered
+    ((2, 3), "same", (6, 5, 3), 3, 2, "C"),
+])
+def test_conv2d_dx_both_ways(flat, kernel, padding, shape, n, chunk, order):
+    """Stride 1: dX by shifted GEMMs (flat) and by GEMM + col2im agree with finite differences."""
+    layer = Conv2D(3, kernel, 1, padding, activation="relu")
+    layer.flat_rows_max = 100.0 if flat else 0.0
+    layer.chunk = chunk
+    check_layer(layer, shape, n=n, order=order)
 
 
 def test_conv2d_relu_chunked():

@@ -202,6 +202,7 @@ class Conv2D(Layer):
         self.padding, self.activation = padding, activation
         self.kernel_initializer = kernel_initializer or default_for(activation)
         self.chunk: int | None = None  # images per im2col chunk (None: from CHUNK_BYTES)
+        self.flat_rows_max = 1.3  # stride-1 dX by shifted GEMMs up to this (Hp·Wp)/(Ho·Wo), see _backward
         self.workers = 1  # threads sharing the chunks (set by Sequential)
 
     def build(self, input_shape, rng=None, dtype=np.float32):
@@ -321,7 +322,8 @@ class Conv2D(Layer):
         (kh, kw), (sh, sw) = self.kernel_size, self.strides
         Ho, Wo, F = self.output_shape
         Wm = self.params["W"].reshape(self._K, F)
-        dXp = np.empty_like(Xp) if self.need_dx else None  # each chunk zeroes its rows (in cache)
+        # C-ordered whatever X's layout (each chunk's rows are reshaped as views below)
+        dXp = np.empty(Xp.shape, self.dtype) if self.need_dx else None  # each chunk zeroes its rows (in cache)
         cs, starts, groups = self._split(n)
         deriv = DERIVATIVES[self.activation]
         relu = self.activation == "relu"
@@ -332,9 +334,11 @@ class Conv2D(Layer):
         # padded input's flat pixel order, kernel offset (i, j) moves a pixel by s = i·Wp + j, so
         # dX[s:] += dZ' · W[i, j]ᵀ with dZ' = dZ laid out Wp wide (zeros past column Wo and row Ho
         # keep each image's shifted rows inside that image): kh·kw GEMMs, each added to a
-        # contiguous slice of dX (~15% faster than GEMM + col2im for the seed CNN's conv2).
+        # contiguous slice of dX (~12% off the seed CNN's conv2 backward, bench/README.md).
+        # The GEMMs run over Hp·Wp rows instead of Ho·Wo: worth it while the border is thin
+        # (3x3 on 26x26: 1.17x the rows), not for big kernels on small maps (5x5 on 12x12: 2.25x).
         Hp, Wp, C = Xp.shape[1:]
-        flat = dXp is not None and (sh, sw) == (1, 1)
+        flat = dXp is not None and (sh, sw) == (1, 1) and Hp * Wp <= self.flat_rows_max * Ho * Wo
         if flat:
             Wt = [[np.ascontiguousarray(self.params["W"][i, j].T) for j in range(kw)] for i in range(kh)]  # (F, C)
 
