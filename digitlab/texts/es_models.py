@@ -48,7 +48,8 @@ T = {
     "kind.numpy-cnn.explanation": (
         "La CNN del tutorial escrita en NumPy: dos convoluciones de 3x3 aprenden detectores locales de trazos, el "
         "max-pooling conserva la respuesta más fuerte de cada parche de 2x2, el dropout combate el sobreajuste y "
-        "dos capas densas clasifican. Más lenta que Keras, pero cada paso está a la vista."),
+        "dos capas densas clasifican. Entrena a unas 0,8 veces la velocidad de Keras en 2 núcleos (bench.nn), y "
+        "cada paso está a la vista."),
     "field.numpy-cnn.dropout1": _D1,
     "field.numpy-cnn.dropout2": _D2,
     "field.numpy-cnn.optimizer": _OPT,
