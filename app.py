@@ -1,28 +1,49 @@
-"""DigitLab: `streamlit run app.py`. Only a router (pages live in pages/) and the language choice."""
+"""DigitLab: `streamlit run app.py`. Only a router (pages live in pages/) and the language choice.
+
+Started by ``streamlit run``, this file is two things. Imported as a module (``__name__`` is
+"app"), it is the ASGI app: ``st.App`` with one extra route, the live view of a training job
+as HTML, which the Train page's browser component polls instead of rerunning the script twice
+a second. Run as the app's script (``__main__``: every rerun, and in AppTest), it is the router.
+"""
 import streamlit as st
 
-from digitlab.texts import LANGS, text
-from pages.common import start_defaults_if_needed
 
-st.set_page_config(page_title="DigitLab", page_icon=":material/draw:", layout="wide")
+def router() -> None:
+    from digitlab.texts import LANGS, text
+    from pages.common import start_defaults_if_needed
 
-lang = st.sidebar.selectbox(text("en", "sidebar.language"), list(LANGS), format_func=LANGS.get, key="lang")
-PAGES = [  # (file, text key, icon)
-    ("pages/home.py", "nav.home", ":material/home:"),
-    ("pages/data.py", "nav.data", ":material/dataset:"),
-    ("pages/train.py", "nav.train", ":material/model_training:"),
-    ("pages/inspect.py", "nav.inspect", ":material/biotech:"),
-    ("pages/draw.py", "nav.draw", ":material/draw:"),
-    ("pages/learn.py", "nav.learn", ":material/school:"),
-]
-start_defaults_if_needed()
-pages = [st.Page(f, title=text(lang, k), icon=i, default=(n == 0)) for n, (f, k, i) in enumerate(PAGES)]
-page = st.navigation(pages)
-try:
-    page.run()
-except Exception as e:  # last line of defence: a reason on the page, the traceback in the server log
-    import sys
-    import traceback
+    st.set_page_config(page_title="DigitLab", page_icon=":material/draw:", layout="wide")
 
-    traceback.print_exc(file=sys.stderr)
-    st.error(text(lang, "common.error", msg=f"{type(e).__name__}: {e}"))
+    lang = st.sidebar.selectbox(text("en", "sidebar.language"), list(LANGS), format_func=LANGS.get, key="lang")
+    pages = [  # (file, text key, icon)
+        ("pages/home.py", "nav.home", ":material/home:"),
+        ("pages/data.py", "nav.data", ":material/dataset:"),
+        ("pages/train.py", "nav.train", ":material/model_training:"),
+        ("pages/inspect.py", "nav.inspect", ":material/biotech:"),
+        ("pages/draw.py", "nav.draw", ":material/draw:"),
+        ("pages/learn.py", "nav.learn", ":material/school:"),
+    ]
+    start_defaults_if_needed()
+    nav = [st.Page(f, title=text(lang, k), icon=i, default=(n == 0)) for n, (f, k, i) in enumerate(pages)]
+    page = st.navigation(nav)
+    try:
+        page.run()
+    except Exception as e:  # last line of defence: a reason on the page, the traceback in the server log
+        import sys
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        st.error(text(lang, "common.error", msg=f"{type(e).__name__}: {e}"))
+
+
+if __name__ == "__main__":
+    router()
+else:  # imported by the ASGI server: the app, with the live route (`streamlit run` finds `app = st.App(...)`)
+    import os
+
+    from starlette.routing import Route
+
+    from digitlab import live
+
+    os.environ["DIGITLAB_LIVE_ROUTE"] = live.ROUTE  # pages/train.py mounts the polling component
+    app = st.App(__file__, routes=[Route(live.ROUTE, live.endpoint)])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import traceback
 
@@ -140,3 +141,57 @@ def start_defaults_if_needed() -> None:
             worker()
     except Exception:  # noqa: BLE001 - the app runs without default models
         traceback.print_exc(file=sys.stderr)
+
+
+# ------------------------------------------------------------------ the live view without reruns
+
+LIVE_ENV = "DIGITLAB_LIVE_ROUTE"  # set by app.py when it serves digitlab.live.ROUTE (st.App)
+
+_LIVE_JS = """
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  let box = parentElement.querySelector(".dl-poll");
+  if (!box) {
+    box = document.createElement("div");
+    box.className = "dl-poll";
+    parentElement.appendChild(box);
+  }
+  box.innerHTML = data.html;
+  let stopped = false, timer = null, last = data.html;
+  async function tick() {
+    if (stopped) return;
+    try {
+      const r = await fetch(data.url, { cache: "no-store" });
+      if (r.ok) {
+        const j = await r.json();
+        if (j.html && j.html !== last) { box.innerHTML = j.html; last = j.html; }
+        if (j.state !== "queued" && j.state !== "running") {  // ended: one rerun shows the result
+          stopped = true;
+          setTriggerValue("ended", j.state);
+          return;
+        }
+      }
+    } catch (e) { /* the server restarts or the network blinks: try again */ }
+    timer = setTimeout(tick, data.every_ms);
+  }
+  timer = setTimeout(tick, data.every_ms);
+  return () => { stopped = true; clearTimeout(timer); };
+}
+"""
+_live_component = None
+
+
+def live_route() -> bool:
+    """Does this server answer digitlab.live.ROUTE (the app runs as st.App)?"""
+    return bool(os.environ.get(LIVE_ENV))
+
+
+def live_component(jid: str, lang_: str, dark: bool, html: str, every_ms: int = 500):
+    """The job's live view, refreshed by the browser: it fetches the route's HTML every
+    ``every_ms`` and, when the job ends, triggers one rerun of the page."""
+    global _live_component
+    if _live_component is None:
+        _live_component = st.components.v2.component("digitlab_live", js=_LIVE_JS, isolate_styles=False)
+    url = os.environ[LIVE_ENV].format(jid=jid) + f"?lang={lang_}&dark={int(dark)}"
+    return _live_component(data={"url": url, "every_ms": every_ms, "html": html}, key=f"live_{jid}",
+                           on_ended_change=lambda: None)

@@ -1,16 +1,15 @@
 """Train page: pick a model kind and preset, set hyperparameters, train live, Stop, compare runs."""
-import time
-
 import numpy as np
 import streamlit as st
 
-from digitlab import models, store, viz
-from pages.common import current_dataset, dataset_spec, guard, mt, sample, stored_models, t, worker
+from digitlab import live, models, store, viz
+from pages.common import (current_dataset, dataset_spec, guard, lang, live_component, live_route, mt, sample,
+                          stored_models, t, worker)
 
 st.title(t("train.title"))
 st.caption(t("train.intro"))
 
-ACTIVE = ("queued", "running")
+ACTIVE = live.ACTIVE
 CHART_CFG = {"displayModeBar": False}
 
 
@@ -80,30 +79,15 @@ if start:
 jid = st.query_params.get("job") or st.session_state.get("train_job")
 
 
-def fmt_pct(v):
-    return "–" if v is None else f"{100 * v:.2f}%"
-
-
-def fmt_secs(s):
-    return "–" if s is None or not np.isfinite(s) else (f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min")
+fmt_pct = live.fmt_pct
 
 
 def curve_labels() -> dict:
-    return {"train": t("viz.training"), "val": t("viz.validation"), "batch": t("viz.per_batch"),
-            "epoch": t("viz.epoch"), "loss": t("viz.loss"), "accuracy": t("viz.accuracy")}
+    return live.curve_labels(lang())
 
 
-def live_chart(s: dict, metric: str, epochs: int) -> str:
-    """A live curve as an SVG image (text in the theme's colour)."""
-    labels = curve_labels()
-    title = t("train.loss_title" if metric == "loss" else "train.acc_title")
-    dark = getattr(getattr(st.context, "theme", None), "type", None) == "dark"
-    traces = viz.curve_series(s["epochs"], s["batches"], metric=metric, labels=labels)
-    svg = viz.svg_chart(traces, title=title, x_title=labels["epoch"], y_title=labels[metric], x_max=epochs,
-                        y_range=(0, 100) if metric == "accuracy" else (0, float("inf")),
-                        ink="#fafafa" if dark else "#31333f")
-    summary = viz.curve_summary(traces, labels["epoch"])
-    return viz.svg_img(svg, f"{title}. {summary}" if summary else title)
+def dark() -> bool:
+    return getattr(getattr(st.context, "theme", None), "type", None) == "dark"
 
 
 def render_job(jid: str):
@@ -112,33 +96,9 @@ def render_job(jid: str):
     except KeyError:
         st.info(t("train.job_unknown", job=jid))
         return
-    label = mt(s["kind"])
     state = s["state"]
-    if state == "queued":
-        st.info(t("train.queued", pos=s["position"]))
-    elif state == "running":
-        p = s.get("progress") or {}
-        epochs = (s["config"] or {}).get("epochs") or (s["config"] or {}).get("iterations") or p.get("epochs") or 1
-        if p.get("type") == "batch":
-            frac = ((p["epoch"] - 1) + p["batch"] / max(1, p["n_batches"])) / epochs
-        elif p.get("type") == "epoch":
-            frac = p["epoch"] / max(1, p.get("epochs") or epochs)
-        else:
-            frac = 0.0
-        frac = float(min(max(frac, 0.0), 1.0))
-        elapsed = time.time() - (s.get("started") or time.time())
-        left = elapsed * (1 - frac) / frac if frac > 0.01 else None
-        phase = s.get("phase") or "training"
-        last_epoch = s["epochs"][-1] if s["epochs"] else {}
-        metrics = [(t("train.m.epoch"), f"{p.get('epoch', 0)}/{epochs}"),
-                   (t("train.m.loss"), "–" if p.get("loss") is None else f"{p['loss']:.4f}"),
-                   (t("train.m.val_acc"), fmt_pct(last_epoch.get("val_accuracy"))),
-                   (t("train.m.speed"), f"{p.get('samples_per_s', 0):,.0f}"),
-                   (t("train.m.left"), fmt_secs(left))]
-        status = t("train.phase", kind=label, phase=phase) if phase != "training" else t("train.running", kind=label)
-        # one HTML block with SVG charts: Plotly redrawn twice a second costs the browser ~0.3 of a core
-        st.html(viz.live_panel(status=status, fraction=frac, metrics=metrics,
-                               charts=[live_chart(s, "loss", epochs), live_chart(s, "accuracy", epochs)]))
+    if state in ACTIVE:  # one HTML block with SVG charts (Plotly redrawn twice a second costs ~0.3 core)
+        st.html(live.panel(s, lang(), dark()))
     elif state == "done":
         met = s.get("metrics") or {}
         st.success(t("train.done", model=s["model"], val=fmt_pct(met.get("val_accuracy"))))
@@ -160,7 +120,7 @@ def render_job(jid: str):
         st.rerun(scope="app")  # the job ended: refresh the whole page (Stop button, stored models)
 
 
-live = st.fragment(run_every=0.5)(render_job)
+live_fragment = st.fragment(run_every=0.5)(render_job)
 if jid:
     with guard():
         try:
@@ -171,7 +131,10 @@ if jid:
             st.session_state.pop("train_final", None)
             if st.button(t("train.stop"), type="secondary", icon=":material/stop:", key="train_stop"):
                 worker().stop(jid)
-            live(jid)
+            if live_route():  # the browser polls the app's live route: no script run per update
+                live_component(jid, lang(), dark(), live.panel(worker().status(jid), lang(), dark()))
+            else:  # no route (e.g. AppTest): a fragment reruns twice a second
+                live_fragment(jid)
         else:
             st.session_state["train_final"] = jid
             render_job(jid)

@@ -212,7 +212,8 @@ def test_train_page_shows_a_queued_job_and_reattaches_from_the_url(home):
         at.query_params["job"] = second
         at.run()
         assert not at.exception, at.exception
-        assert any("Queued: place 1" in i.value for i in at.info), [i.value for i in at.info]
+        shown = [h.value for h in at.get("html")]
+        assert any("Queued: place 1" in h for h in shown), shown
         assert at.button(key="train_stop")  # a queued job can be cancelled
     finally:
         w.stop(second)

@@ -5,11 +5,13 @@ Keras CNN trained here (the "CNN" the Draw test reads). Needs Debian's chromium 
 /usr/bin/chromium (tools/install-test-deps.sh installs it).
 """
 import base64
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -130,6 +132,12 @@ def test_train_live_chart_stop_and_inspect(page, server):
     e = epoch_now()  # read before the markers: both only grow
     assert points() >= 2 * (e - 1)  # two markers (training, validation) per finished epoch
     assert "job=" in page.url  # a reload re-attaches to the job
+    # the view is refreshed by the browser polling the app's live route (st.App), not by reruns
+    assert main.locator(".dl-poll [data-testid=dl-live]").count() == 1
+    jid = page.url.split("job=")[1].split("&")[0]
+    with urllib.request.urlopen(f"{server['url']}/digitlab/live/{jid}?lang=es", timeout=10) as r:
+        body = json.loads(r.read())
+    assert body["state"] == "running" and "Época" in body["html"]
     t0 = time.monotonic()
     main.get_by_role("button", name="Stop").click()
     main.get_by_text("Stopped").first.wait_for(timeout=20000)

@@ -1,0 +1,113 @@
+"""The live view of a job (HTML with SVG charts), built from the worker's status.
+
+One function serves both ways the Train page refreshes it: a Streamlit fragment that reruns
+twice a second, and, when the app runs as ``st.App`` (``streamlit run app.py``), a small HTTP
+route that a browser component polls, with no script run at all (``live_route``).
+No Streamlit here: ``lang`` and ``dark`` come from the caller.
+"""
+from __future__ import annotations
+
+import html
+import time
+
+import numpy as np
+
+from . import texts, viz
+
+ROUTE = "/digitlab/live/{jid}"  # served by app.py's st.App
+ACTIVE = ("queued", "running")
+
+
+def fmt_pct(v) -> str:
+    return "–" if v is None else f"{100 * v:.2f}%"
+
+
+def fmt_secs(s) -> str:
+    return "–" if s is None or not np.isfinite(s) else (f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min")
+
+
+def curve_labels(lang: str) -> dict:
+    t = lambda k: texts.text(lang, k)  # noqa: E731
+    return {"train": t("viz.training"), "val": t("viz.validation"), "batch": t("viz.per_batch"),
+            "epoch": t("viz.epoch"), "loss": t("viz.loss"), "accuracy": t("viz.accuracy")}
+
+
+def _kind_label(lang: str, kind: str) -> str:
+    try:
+        return texts.model_text(lang, kind)
+    except Exception:  # noqa: BLE001 - an unknown kind
+        return kind
+
+
+def live_chart(s: dict, metric: str, epochs: int, lang: str, dark: bool = False) -> str:
+    """A running job's loss or accuracy curve as an SVG image with alt text."""
+    labels = curve_labels(lang)
+    title = texts.text(lang, "train.loss_title" if metric == "loss" else "train.acc_title")
+    traces = viz.curve_series(s["epochs"], s["batches"], metric=metric, labels=labels)
+    svg = viz.svg_chart(traces, title=title, x_title=labels["epoch"], y_title=labels[metric], x_max=epochs,
+                        y_range=(0, 100) if metric == "accuracy" else (0, float("inf")),
+                        ink="#fafafa" if dark else "#31333f")
+    summary = viz.curve_summary(traces, labels["epoch"])
+    return viz.svg_img(svg, f"{title}. {summary}" if summary else title)
+
+
+def panel(s: dict, lang: str = "en", dark: bool = False, now: float | None = None) -> str:
+    """HTML for a queued or running job (``Worker.status`` dict): the queue place, or progress,
+    five metrics and the two curves. Other states: "" (the page shows them itself)."""
+    t = lambda k, **f: texts.text(lang, k, **f)  # noqa: E731
+    if s["state"] == "queued":
+        return (f'<div class="dl-live" data-testid="dl-live" style="padding:0.75rem 1rem;border-radius:0.5rem;'
+                f'background:rgba(28,131,225,0.1)">{html.escape(t("train.queued", pos=s.get("position")))}</div>')
+    if s["state"] != "running":
+        return ""
+    p = s.get("progress") or {}
+    cfg = s.get("config") or {}
+    epochs = cfg.get("epochs") or cfg.get("iterations") or p.get("epochs") or 1
+    if p.get("type") == "batch":
+        frac = ((p["epoch"] - 1) + p["batch"] / max(1, p["n_batches"])) / epochs
+    elif p.get("type") == "epoch":
+        frac = p["epoch"] / max(1, p.get("epochs") or epochs)
+    else:
+        frac = 0.0
+    frac = float(min(max(frac, 0.0), 1.0))
+    now = time.time() if now is None else now
+    elapsed = now - (s.get("started") or now)
+    left = elapsed * (1 - frac) / frac if frac > 0.01 else None
+    label = _kind_label(lang, s["kind"])
+    phase = s.get("phase") or "training"
+    last_epoch = s["epochs"][-1] if s["epochs"] else {}
+    metrics = [(t("train.m.epoch"), f"{p.get('epoch', 0)}/{epochs}"),
+               (t("train.m.loss"), "–" if p.get("loss") is None else f"{p['loss']:.4f}"),
+               (t("train.m.val_acc"), fmt_pct(last_epoch.get("val_accuracy"))),
+               (t("train.m.speed"), f"{p.get('samples_per_s', 0):,.0f}"),
+               (t("train.m.left"), fmt_secs(left))]
+    status = t("train.phase", kind=label, phase=phase) if phase != "training" else t("train.running", kind=label)
+    return viz.live_panel(status=status, fraction=frac, metrics=metrics,
+                          charts=[live_chart(s, "loss", epochs, lang, dark), live_chart(s, "accuracy", epochs, lang, dark)])
+
+
+def route_payload(worker, jid: str, lang: str = "en", dark: bool = False) -> dict:
+    """What the live route answers: ``{"state", "html"}``; state "unknown" for a job id the
+    worker does not know (or no worker)."""
+    if lang not in texts.LANGS:
+        lang = "en"
+    try:
+        s = worker.status(jid) if worker is not None else None
+    except KeyError:
+        s = None
+    if s is None:
+        return {"state": "unknown", "html": ""}
+    return {"state": s["state"], "html": panel(s, lang, dark)}
+
+
+async def endpoint(request):
+    """The route's handler (Starlette): ``GET /digitlab/live/{jid}?lang=..&dark=0|1`` ->
+    JSON ``{"state", "html"}`` from this process's worker (never starts one)."""
+    from starlette.responses import JSONResponse
+
+    from . import training
+
+    q = request.query_params
+    payload = route_payload(training.current_worker(), request.path_params["jid"], q.get("lang", "en"),
+                            q.get("dark") == "1")
+    return JSONResponse(payload, headers={"Cache-Control": "no-store"})
