@@ -30,14 +30,13 @@ with right:
 
     metas = {m["name"]: m for m in stored_models()}
     jobs = {j["name"]: j for j in active_jobs()}
-    table = "| {} | {} | {} | {} |\n|---|---|---|---|\n".format(
-        t("home.col.model"), t("home.col.state"), t("home.col.val"), t("home.col.test"))
+    table = "| {} | {} | {} |\n|---|---|---|\n".format(t("home.col.model"), t("home.col.state"), t("home.col.acc"))
     for name, kind, _preset, _over in DEFAULT_MODELS:
         m, j = metas.get(name), jobs.get(name)
         state = "ready" if m else ("training" if j and j["state"] == "running" else "queued" if j else "missing")
         met = (m or {}).get("metrics") or {}
-        table += (f"| **{name}**<br>{mt(kind)} | {t(f'home.state.{state}')} | {pct(met.get('val_accuracy'))} "
-                  f"| {pct(met.get('test_accuracy'))} |\n")
+        table += (f"| **{name}**<br>{mt(kind)} | {t(f'home.state.{state}')} | {pct(met.get('val_accuracy'))} / "
+                  f"{pct(met.get('test_accuracy'))} |\n")  # 3 columns: 4 did not fit 390 px
     st.markdown(table, unsafe_allow_html=True)
     others = [n for n in metas if n not in {d[0] for d in DEFAULT_MODELS}]
     st.caption(t("home.stored", n=len(metas)) + (": " + ", ".join(others[:8]) if others else ""))
