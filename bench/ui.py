@@ -593,11 +593,28 @@ def train_full_reruns(browser, server: Server, n: int, max_train: int) -> dict:
             if i > 0:
                 done.append(runs[0])
             page.wait_for_timeout(250)
+        route = live_route_timing(server, page.url.split("job=")[1].split("&")[0], n)
         main.get_by_role("button", name="Stop").click()
         main.get_by_text("Stopped").first.wait_for(timeout=30000)
     finally:
         page.close()
-    return run_stats(done)
+    return {**run_stats(done), "live_route_ms": route}
+
+
+def live_route_timing(server: Server, jid: str, n: int) -> dict:
+    """Round trip of GET /digitlab/live/{job} (the live view the browser polls), from this process."""
+    import urllib.request
+
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(f"{server.url}/digitlab/live/{jid}", timeout=10) as r:
+            body = json.loads(r.read())
+        times.append(1000 * (time.perf_counter() - t0))
+        if body["state"] != "running":
+            raise RuntimeError(f"the live route answered {body['state']!r} for a running job")
+        time.sleep(0.1)
+    return {**stats(times), "method": "client round trip over HTTP while a Keras job runs (JSON with the panel HTML)"}
 
 
 def train_apptest(n: int) -> dict:
@@ -726,7 +743,8 @@ def main(argv=None) -> int:
             "best_job_ratio": round(min(yes) / min(no) - 1, 4),
             "train_seconds_no_browser": no, "train_seconds_browser": yes, "pairs": reps,
             "method": "same Keras job submitted from the Train page; 'no browser': the page closed right after "
-                      "Start; 'browser': the page open, live fragment every 0.5 s. chart_slowdown = the fastest "
+                      "Start; 'browser': the page open, its live view refreshed every 0.5 s (the browser polls the live "
+                      "route; without it, a fragment reruns). chart_slowdown = the fastest "
                       "epoch (2nd and later: the 1st traces the graph) with the page open / without, - 1: on a "
                       "shared box some epochs run ~2x slower with or without a browser, so the least disturbed "
                       "epoch of each side is compared. best_job_ratio: the same with whole fits (model.fit "
@@ -738,11 +756,13 @@ def main(argv=None) -> int:
         full = train_full_reruns(browser, server, 12 if quick else 24, 4000)
         res["train_rerun_ms"] = {**full, "method": "server script-thread time (instrumented ScriptRunner, incl. "
                                  "post-run GC) of full reruns of /train caused by clicks in Chromium while a Keras "
-                                 "job runs and the live fragment refreshes"}
+                                 "job runs and its live view refreshes"}
         res["train_fragment_rerun_ms"] = {**run_stats(frag),
                                           "method": "server time of the live monitor's "
-                                          "st.fragment(run_every=0.5) reruns during the 'browser' jobs"}
-        log(f"train full reruns: {full['median']} ms median; fragment reruns {res['train_fragment_rerun_ms']['median']} ms")
+                                          "st.fragment(run_every=0.5) reruns during the 'browser' jobs; none "
+                                          "when the app serves the live route (the browser polls it instead)"}
+        log(f"train full reruns: {full['median']} ms median; live route {full['live_route_ms']['median']} ms; "
+            f"fragment reruns {res['train_fragment_rerun_ms']['median']} ms")
         at = train_apptest(20 if quick else 30)
         res["train_rerun_ms"]["apptest"] = {**at, "method": "AppTest.from_file(app.py) full reruns of pages/train.py "
                                             "with a running NumPy MLP job's id in session state (no post-run GC: "

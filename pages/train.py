@@ -82,10 +82,6 @@ jid = st.query_params.get("job") or st.session_state.get("train_job")
 fmt_pct = live.fmt_pct
 
 
-def curve_labels() -> dict:
-    return live.curve_labels(lang())
-
-
 def dark() -> bool:
     return getattr(getattr(st.context, "theme", None), "type", None) == "dark"
 
@@ -109,7 +105,7 @@ def render_job(jid: str):
     elif state == "error":
         st.error(t("train.error", msg=s.get("error")))
     if state != "running" and (s["epochs"] or s["batches"]):  # a finished run: interactive Plotly
-        labels = curve_labels()
+        labels = live.curve_labels(lang())
         g1, g2 = st.columns(2)
         g1.plotly_chart(viz.training_curve(s["epochs"], s["batches"], metric="loss", title=t("train.loss_title"), labels=labels),
                         config=CHART_CFG, key=f"train_loss_{jid}")
@@ -124,15 +120,15 @@ live_fragment = st.fragment(run_every=0.5)(render_job)
 if jid:
     with guard():
         try:
-            active = worker().status(jid)["state"] in ACTIVE
+            status = worker().status(jid)
         except KeyError:
-            active = False
-        if active:
+            status = None
+        if status is not None and status["state"] in ACTIVE:
             st.session_state.pop("train_final", None)
             if st.button(t("train.stop"), type="secondary", icon=":material/stop:", key="train_stop"):
                 worker().stop(jid)
             if live_route():  # the browser polls the app's live route: no script run per update
-                live_component(jid, lang(), dark(), live.panel(worker().status(jid), lang(), dark()))
+                live_component(jid, lang(), dark(), live.panel(status, lang(), dark()))
             else:  # no route (e.g. AppTest): a fragment reruns twice a second
                 live_fragment(jid)
         else:

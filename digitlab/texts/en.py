@@ -197,7 +197,6 @@ T = {
     'home.state.queued': 'queued',
     'home.state.missing': 'not trained',
     'home.col.model': 'model',
-    'home.col.kind': 'kind',
     'home.col.state': 'state',
     'home.col.acc': 'accuracy: validation / MNIST test',
     'home.seed_title': "The tutorial's results and DigitLab's",

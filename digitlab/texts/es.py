@@ -195,7 +195,6 @@ T = {
     'home.state.queued': 'en cola',
     'home.state.missing': 'sin entrenar',
     'home.col.model': 'modelo',
-    'home.col.kind': 'tipo',
     'home.col.state': 'estado',
     'home.col.acc': 'exactitud: validación / test MNIST',
     'home.seed_title': 'Los resultados del tutorial y los de DigitLab',
