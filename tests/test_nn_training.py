@@ -60,6 +60,32 @@ def test_hand_worked_adam_and_momentum_first_steps():
     np.testing.assert_allclose(b, [0.1 * g, -0.1 * g], atol=1e-6)
 
 
+def test_adam_many_steps_match_the_textbook_formula():
+    # the 10-pass form (scaled moments) against Kingma & Ba in float64, 30 steps, with L2 and
+    # gradients that change sign and size (including exact zeros, where the update is 0)
+    rng = np.random.default_rng(3)
+    shapes = [(7, 5), (5,)]
+    params = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    ref = [p.astype(np.float64) for p in params]
+    m_ref, v_ref = [np.zeros_like(r) for r in ref], [np.zeros_like(r) for r in ref]
+    opt = Adam(lr=0.02, beta1=0.8, beta2=0.99, eps=1e-3, l2=0.1)
+    b1, b2 = 0.8, 0.99
+    for t in range(1, 31):
+        grads = [(rng.standard_normal(s) * 10.0 ** rng.integers(-3, 2)).astype(np.float32) for s in shapes]
+        grads[0][0] = 0.0
+        opt.update(params, grads, [True, False])
+        for i, (r, g) in enumerate(zip(ref, grads)):
+            g = g.astype(np.float64) + (0.1 * r if i == 0 else 0.0)
+            m_ref[i] = b1 * m_ref[i] + (1 - b1) * g
+            v_ref[i] = b2 * v_ref[i] + (1 - b2) * g * g
+            r -= 0.02 * np.sqrt(1 - b2**t) / (1 - b1**t) * m_ref[i] / (np.sqrt(v_ref[i]) + 1e-3)
+        for i in range(2):
+            np.testing.assert_allclose(params[i], ref[i], rtol=1e-5, atol=1e-6)
+            m, v = opt.moments(i)
+            np.testing.assert_allclose(m, m_ref[i], rtol=1e-4, atol=1e-7)
+            np.testing.assert_allclose(v, v_ref[i], rtol=1e-4, atol=1e-9)
+
+
 def test_momentum_second_step():
     p, g = np.array([1.0], np.float32), np.array([2.0], np.float32)
     opt = Momentum(lr=0.1, momentum=0.9)
@@ -184,3 +210,49 @@ def test_conv_matches_naive_loops():
                 patch = X[:, i * strides : i * strides + 3, j * strides : j * strides + 3, :]
                 ref[:, i, j] = np.einsum("nhwc,hwcf->nf", patch, W)
         np.testing.assert_allclose(out, ref, atol=1e-5)
+
+
+def test_blas_tuner_keeps_the_faster_thread_count_and_measures_again():
+    from digitlab.nn.network import BlasTuner
+    tuner = BlasTuner((1, 2), block=2, rounds=2, every=5)
+    speed = {1: 1.0, 2: 0.5}  # seconds per batch: 2 threads faster
+
+    def run(n_batches):
+        used = []
+        for _ in range(n_batches):
+            n = tuner.threads()
+            used.append(n)
+            tuner.record(n, speed[n], 128)
+        return used
+
+    used = run(8)  # the trial: 1,1,2,2,1,1,2,2
+    assert used == [1, 1, 2, 2, 1, 1, 2, 2] and tuner.best == 2
+    assert run(5) == [2] * 5
+    speed[2] = 3.0  # the other core got busy: the next trial picks 1
+    assert run(8) == [1, 1, 2, 2, 1, 1, 2, 2] and tuner.best == 1
+    assert run(5) == [1] * 5
+    assert tuner.counts == {1: 13, 2: 13}
+
+
+def test_fit_tries_one_and_two_blas_threads_for_dense_nets_only(monkeypatch, sample):
+    from threadpoolctl import threadpool_info
+
+    from digitlab.nn import network
+    monkeypatch.setattr(network, "_cpus", lambda: 2)
+    X, y = sample
+    seen = []
+    cb = lambda e: seen.append(max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")) \
+        if e["type"] == "batch" else None
+    m = mlp(hidden=(16,), seed=0)
+    m.fit(X[:640], y[:640], epochs=2, batch_size=32, callback=cb)
+    assert set(seen) == {1, 2} and sum(m.last_fit_threads.values()) == 40
+    assert m.last_fit_threads[1] >= 8 and m.last_fit_threads[2] >= 8
+    seen.clear()
+    m = mlp(hidden=(16,), seed=0)
+    m.blas_threads = 1  # a fixed count is kept
+    m.fit(X[:320], y[:320], epochs=1, batch_size=32, callback=cb)
+    assert set(seen) == {1} and m.last_fit_threads == {1: 10}
+    seen.clear()
+    c = Sequential([Conv2D(2, 3, activation="relu"), Flatten(), Dense(10, "softmax")], seed=0)
+    c.fit(X[:64], y[:64], epochs=1, batch_size=32, callback=cb)
+    assert set(seen) == {1}

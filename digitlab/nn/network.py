@@ -39,12 +39,65 @@ def threadpool_limits(n: int, user_api: str = "blas"):
 
 
 def _auto_threads(layers) -> int:
-    """BLAS threads: 1. Measured on the 2-core box: the MLP's GEMMs reach ~100 GFLOP/s
-    (the 1-thread peak) with 1 thread, and with 2 OpenBLAS threads a GEMM took up to
-    10x longer whenever another process held the other core. Conv nets use both cores
-    by splitting their im2col chunks over worker threads instead (see ``workers``)."""
+    """BLAS threads outside fit (predict, evaluate): 1. With 2 OpenBLAS threads on a
+    shared 2-core box a small GEMM took up to 10x longer whenever another process held
+    the other core. Conv nets use both cores by splitting their im2col chunks over
+    worker threads instead (see ``workers``); dense nets choose in fit (``BlasTuner``)."""
     return 1
 
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover (not Linux)
+        return os.cpu_count() or 1
+
+
+class BlasTuner:
+    """Chooses the BLAS thread count during fit by measuring it, batch after batch.
+
+    Dense nets' GEMMs (128x784x128 for the MLP) are large enough for two OpenBLAS
+    threads on a quiet 2-core machine (a training step 740 vs 1010 us), and far slower
+    with two when another process holds the second core (DESIGN.md section 6). So the
+    candidates take turns for ``block`` batches, ``rounds`` times; the one with the lower
+    median time per sample wins for the next ``every`` batches, and then the trial runs
+    again (the machine's load changes). ``counts`` tells how many batches ran with each.
+    """
+
+    def __init__(self, candidates=(1, 2), block: int = 4, rounds: int = 2, every: int = 200):
+        self.candidates = tuple(candidates)
+        self.block, self.rounds, self.every = block, rounds, every
+        self.trial = [c for _ in range(rounds) for c in self.candidates for _ in range(block)]
+        self.times: dict[int, list[float]] = {c: [] for c in self.candidates}
+        self.counts: dict[int, int] = {c: 0 for c in self.candidates}
+        self.best = self.candidates[0]
+        self.i = 0  # position in the cycle: trial batches, then ``every`` batches at ``best``
+        self._libs = None
+        self._current = None
+
+    def threads(self) -> int:
+        """The thread count for the next batch (and sets it)."""
+        n = self.trial[self.i] if self.i < len(self.trial) else self.best
+        if n != self._current and len(self.candidates) > 1:
+            if self._libs is None:
+                self._libs = _CONTROLLER.select(user_api="blas").lib_controllers if _CONTROLLER else []
+            for lib in self._libs:
+                lib.set_num_threads(n)
+            self._current = n
+        return n
+
+    def record(self, n: int, seconds: float, samples: int) -> None:
+        self.counts[n] += 1
+        if len(self.candidates) == 1:
+            return
+        if self.i < len(self.trial):
+            self.times[n].append(seconds / samples)
+        self.i += 1
+        if self.i == len(self.trial):
+            self.best = min(self.candidates, key=lambda c: float(np.median(self.times[c])))
+        elif self.i >= len(self.trial) + self.every:
+            self.i = 0
+            self.times = {c: [] for c in self.candidates}
 
 def _auto_workers(layers) -> int:
     """2 worker threads for conv nets (their chunks are ms-long), 1 for dense nets: the
@@ -61,7 +114,8 @@ class Sequential:
     input_shape : shape of one sample, default (28, 28, 1)
     seed : seeds the weight initialisation
     dtype : float32 (float64 for gradient checks)
-    blas_threads : BLAS threads during fit/predict; None = measured default (1)
+    blas_threads : BLAS threads during fit/predict; None = 1, except that fit measures
+                   1 against 2 for nets without Conv2D (``BlasTuner``)
     workers : threads sharing each Conv2D's chunks; None = 2 on a 2+ core machine
     """
 
@@ -72,6 +126,7 @@ class Sequential:
         self.dtype = np.dtype(dtype)
         self.blas_threads = blas_threads
         self.workers = workers
+        self.last_fit_threads: dict[int, int] = {}  # BLAS threads -> batches, of the last fit
         rng = np.random.default_rng(seed)
         shape, counts = self.input_shape, {}
         for layer in self.layers:
@@ -146,6 +201,14 @@ class Sequential:
             if isinstance(layer, (Conv2D, Dense, MaxPool2D)):
                 layer.workers = w
         return self.blas_threads or _auto_threads(self.layers)
+
+    def _fit_thread_candidates(self) -> tuple[int, ...]:
+        """BLAS thread counts fit tries: the fixed ``blas_threads`` if set; else 1 and 2 for
+        nets without Conv2D on a machine with 2+ cores; else the default."""
+        t = self._threads()
+        if self.blas_threads or _cpus() < 2 or any(isinstance(l, Conv2D) for l in self.layers):
+            return (t,)
+        return (1, 2)
 
     def _prep(self, X) -> np.ndarray:
         X = np.asarray(X)
@@ -256,8 +319,10 @@ class Sequential:
         hist = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "stopped": False}
         lr0 = optimizer.lr
         first.need_dx = False  # nothing to send back to the inputs
+        tuner = BlasTuner(self._fit_thread_candidates())
+        self.last_fit_threads = tuner.counts
         try:
-            with threadpool_limits(self._threads(), user_api="blas"):
+            with threadpool_limits(tuner.candidates[0], user_api="blas"):
                 for epoch in range(1, epochs + 1):
                     t0 = time.perf_counter()
                     perm = rng.permutation(n)
@@ -266,6 +331,7 @@ class Sequential:
                         if should_stop is not None and should_stop():
                             hist["stopped"] = True
                             return hist
+                        threads, tb = tuner.threads(), time.perf_counter()
                         idx = perm[b * batch_size : (b + 1) * batch_size]
                         Xb, yb = X[idx], y[idx]
                         if augment:
@@ -278,6 +344,7 @@ class Sequential:
                         seen += m
                         self.backward(output_delta(P, yb))
                         optimizer.update(self._flat_p, self._flat_g, self._decay)
+                        tuner.record(threads, time.perf_counter() - tb, m)
                         if callback is not None:
                             callback({"type": "batch", "epoch": epoch, "batch": b + 1, "n_batches": B,
                                       "loss": loss_sum / seen, "accuracy": correct / seen,

@@ -77,6 +77,12 @@ class Adam(Optimizer):
 
     m = β1 m + (1-β1) g ; v = β2 v + (1-β2) g² ;
     W -= lr · √(1-β2^t)/(1-β1^t) · m / (√v + ε)
+
+    Computed in 10 passes over the parameters instead of 13: the state holds
+    u = m/(1-β1) and w = v/(1-β2), so u = β1 u + g and w = β2 w + g² need no
+    (1-β) multiplies, and the update is the same number written as
+    W -= u / (√w / c + ε / (√(1-β2) c)) with c = lr_t (1-β1)/√(1-β2).
+    ``moments(i)`` gives m and v of the i-th parameter array.
     """
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
@@ -85,25 +91,31 @@ class Adam(Optimizer):
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
 
     def _init_state(self, p):
-        return np.zeros_like(p), np.zeros_like(p), np.empty_like(p)
+        return np.zeros_like(p), np.zeros_like(p), np.empty_like(p)  # u, w, scratch
 
     def _step(self, p, g, s):
-        m, v, tmp = s
+        u, w, tmp = s
         f = p.dtype.type
-        b1, b2 = self.beta1, self.beta2
-        m *= f(b1)
-        np.multiply(g, f(1 - b1), out=tmp)
-        m += tmp
-        v *= f(b2)
+        b1, b2, t = self.beta1, self.beta2, self.t
+        u *= f(b1)
+        u += g
         np.multiply(g, g, out=tmp)
-        tmp *= f(1 - b2)
-        v += tmp
-        lr_t = self.lr * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        np.sqrt(v, out=tmp)
-        tmp += f(self.eps)
-        np.divide(m, tmp, out=tmp)
-        tmp *= f(lr_t)
+        w *= f(b2)
+        w += tmp
+        lr_t = self.lr * np.sqrt(1 - b2**t) / (1 - b1**t)
+        c = lr_t * (1 - b1) / np.sqrt(1 - b2)
+        np.sqrt(w, out=tmp)
+        tmp *= f(1 / c)
+        tmp += f(self.eps / (np.sqrt(1 - b2) * c))
+        np.divide(u, tmp, out=tmp)
         p -= tmp
+
+    def moments(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """(m, v) of the i-th parameter array passed to ``update`` (copies)."""
+        if self._state is None:
+            raise ValueError("no update yet")
+        u, w, _ = self._state[i]
+        return u * u.dtype.type(1 - self.beta1), w * w.dtype.type(1 - self.beta2)
 
     def get_config(self):
         return {**super().get_config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
