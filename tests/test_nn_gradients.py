@@ -187,3 +187,52 @@ def test_dense_split_gemm_gives_the_same_results():
         out.append((A, layer.backward(G), layer.grads["W"].copy()))
     for a, b in zip(*out):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("workers,size", [(1, 10), (2, 10), (2, 9)])
+def test_conv_relu_pool_fused_gradients(workers, size):
+    """Conv(relu) then MaxPool, the path seed_cnn trains with: the pool's backward (relu' on its
+    small dY) runs inside the conv's chunk loop when the windows tile the map (10: an 8x8 map),
+    and separately when they don't (9: 7x7). Gradients by finite differences."""
+    model = Sequential([Conv2D(3, 3, activation="relu"), MaxPool2D(2), Flatten(), Dense(4, "softmax")],
+                       input_shape=(size, size, 2), seed=0, dtype=np.float64, workers=workers)
+    model.layers[0].chunk = 2
+    model.layers[0].build((size, size, 2), np.random.default_rng(0), np.float64)
+    model._flatten_params()
+    model._threads()
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(5, size, size, 2))
+    y = np.array([0, 3, 1, 2, 1])
+
+    def f():
+        return sparse_cross_entropy(model.forward(X, training=True), y)
+
+    model.backward(output_delta(model.forward(X, training=True), y))
+    assert model.layers[1].fusable(model.layers[0]._A) == (size == 10)
+    for layer in model.layers:
+        for k, p in layer.params.items():
+            analytic = layer.grads[k].copy()
+            assert rel_err(analytic, numeric_grad(f, p)) < TOL, (layer.name, k)
+
+
+def test_pool_gradient_goes_to_the_first_maximum_of_a_tie():
+    """Conv(relu) + pool (relu' applied on the pooled dY) and a linear conv + pool send a tied
+    window's gradient to the same, first, position (TensorFlow's choice)."""
+    X = np.zeros((2, 4, 4, 3), np.float32)  # relu(0 + 1) everywhere: every window a 4-way tie
+    X[0, 1, 1, 0] = 5.0  # one window with a single maximum in the last position
+    grads = []
+    for fused in (True, False):
+        conv = Conv2D(3, 1, activation="relu" if fused else "linear")
+        pool = MaxPool2D(2)
+        conv.build((4, 4, 3), None, np.float32)
+        pool.build(conv.output_shape)
+        conv.params["W"][...] = np.eye(3, dtype=np.float32)
+        conv.params["b"][...] = 1.0
+        P = conv.forward_pool(X, True, pool)
+        dP = np.arange(1, P.size + 1, dtype=np.float32).reshape(P.shape)
+        dX = pool.backward(dP, relu=fused)
+        grads.append(dX)
+        assert np.count_nonzero(dX) == P.size  # one position per window and channel
+        assert dX[0, 0, 0, 0] == 0 and dX[0, 1, 1, 0] == dP[0, 0, 0, 0]  # the strict maximum
+        assert dX[0, 0, 0, 1] == dP[0, 0, 0, 1]  # a tie: the first position
+    np.testing.assert_array_equal(grads[0], grads[1])

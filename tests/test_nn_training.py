@@ -247,6 +247,8 @@ def test_fit_tries_one_and_two_blas_threads_for_dense_nets_only(monkeypatch, sam
     m.fit(X[:640], y[:640], epochs=2, batch_size=32, callback=cb)
     assert set(seen) == {1, 2} and sum(m.last_fit_threads.values()) == 40
     assert m.last_fit_threads[1] >= 8 and m.last_fit_threads[2] >= 8
+    m.fit(X[:320], y[:320], epochs=1, batch_size=32)  # the next fit goes on with the choice, no new trial
+    assert sorted(m.last_fit_threads.values()) == [0, 10]
     seen.clear()
     m = mlp(hidden=(16,), seed=0)
     m.blas_threads = 1  # a fixed count is kept
@@ -256,3 +258,20 @@ def test_fit_tries_one_and_two_blas_threads_for_dense_nets_only(monkeypatch, sam
     c = Sequential([Conv2D(2, 3, activation="relu"), Flatten(), Dense(10, "softmax")], seed=0)
     c.fit(X[:64], y[:64], epochs=1, batch_size=32, callback=cb)
     assert set(seen) == {1}
+
+
+def test_dense_forward_in_k_blocks_gives_the_same_bits_with_one_and_two_blas_threads():
+    # what keeps a fit reproducible while BlasTuner switches threads: OpenBLAS sums a 784-long
+    # d_in differently with 1 and 2 threads, but blocks of <= 512 the same way
+    from threadpoolctl import threadpool_limits
+    layer = Dense(128, "relu")
+    layer.build((784,), np.random.default_rng(0), np.float32)
+    X = np.random.default_rng(1).random((128, 784), dtype=np.float32)
+    layer.k_block = 512
+    with threadpool_limits(1):
+        a = layer.forward(X)
+    with threadpool_limits(2):
+        b = layer.forward(X)
+    np.testing.assert_array_equal(a, b)
+    layer.k_block = None
+    np.testing.assert_allclose(layer.forward(X), a, rtol=1e-5, atol=1e-5)  # the same numbers up to rounding

@@ -114,6 +114,7 @@ class Dense(Layer):
         self.units, self.activation = int(units), activation
         self.kernel_initializer = kernel_initializer or default_for(activation)
         self.workers = 1  # threads sharing large GEMMs (set by Sequential)
+        self.k_block: int | None = None  # forward GEMM split along d_in into blocks of at most this
 
     def build(self, input_shape, rng=None, dtype=np.float32):
         super().build(input_shape, rng, dtype)
@@ -141,7 +142,18 @@ class Dense(Layer):
         return out
 
     def forward(self, X, training=False):
-        Z = self._matmul(X, self.params["W"])  # (n, d) @ (d, u) -> (n, u)
+        W, d = self.params["W"], X.shape[1]
+        if self.k_block and d > self.k_block:
+            # OpenBLAS blocks a long d_in differently with 1 and 2 threads (784: results differ in the
+            # last bits); blocks of <= 512 are summed in the same order by both, so a fit that switches
+            # BLAS threads (BlasTuner) stays bitwise reproducible. ~10 us for 128x784x128.
+            cuts = np.linspace(0, d, -(-d // self.k_block) + 1).astype(int)
+            Z = np.matmul(X[:, : cuts[1]], W[: cuts[1]])
+            tmp = np.empty_like(Z)
+            for a, e in zip(cuts[1:-1], cuts[2:]):
+                Z += np.matmul(X[:, a:e], W[a:e], out=tmp)
+        else:
+            Z = self._matmul(X, W)  # (n, d) @ (d, u) -> (n, u)
         Z += self.params["b"]
         if self.activation == "relu":
             A = np.maximum(Z, 0, out=Z)

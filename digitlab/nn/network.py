@@ -73,17 +73,15 @@ class BlasTuner:
         self.best = self.candidates[0]
         self.i = 0  # position in the cycle: trial batches, then ``every`` batches at ``best``
         self._libs = None
-        self._current = None
 
     def threads(self) -> int:
         """The thread count for the next batch (and sets it)."""
         n = self.trial[self.i] if self.i < len(self.trial) else self.best
-        if n != self._current and len(self.candidates) > 1:
+        if len(self.candidates) > 1:
             if self._libs is None:
                 self._libs = _CONTROLLER.select(user_api="blas").lib_controllers if _CONTROLLER else []
-            for lib in self._libs:
+            for lib in self._libs:  # ~1 us; fit's threadpool_limits restores the count afterwards
                 lib.set_num_threads(n)
-            self._current = n
         return n
 
     def record(self, n: int, seconds: float, samples: int) -> None:
@@ -319,8 +317,14 @@ class Sequential:
         hist = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "stopped": False}
         lr0 = optimizer.lr
         first.need_dx = False  # nothing to send back to the inputs
-        tuner = BlasTuner(self._fit_thread_candidates())
-        self.last_fit_threads = tuner.counts
+        cands = self._fit_thread_candidates()
+        if getattr(self, "_tuner", None) is None or self._tuner.candidates != cands:
+            self._tuner = BlasTuner(cands)  # kept across fits: one fit per epoch doesn't re-trial each time
+        tuner = self._tuner
+        self.last_fit_threads = counts = {c: 0 for c in cands}
+        blocked = [l for l in self.layers if isinstance(l, Dense) and len(cands) > 1]
+        for l in blocked:
+            l.k_block = 512  # the same sums with 1 and 2 BLAS threads (see Dense.forward)
         try:
             with threadpool_limits(tuner.candidates[0], user_api="blas"):
                 for epoch in range(1, epochs + 1):
@@ -345,6 +349,7 @@ class Sequential:
                         self.backward(output_delta(P, yb))
                         optimizer.update(self._flat_p, self._flat_g, self._decay)
                         tuner.record(threads, time.perf_counter() - tb, m)
+                        counts[threads] += 1
                         if callback is not None:
                             callback({"type": "batch", "epoch": epoch, "batch": b + 1, "n_batches": B,
                                       "loss": loss_sum / seen, "accuracy": correct / seen,
@@ -363,6 +368,8 @@ class Sequential:
                     optimizer.lr *= lr_decay
         finally:
             first.need_dx = True
+            for l in blocked:
+                l.k_block = None
             optimizer.lr = lr0 if lr_decay != 1.0 else optimizer.lr
         return hist
 
