@@ -236,3 +236,23 @@ def test_pool_gradient_goes_to_the_first_maximum_of_a_tie():
         assert dX[0, 0, 0, 0] == 0 and dX[0, 1, 1, 0] == dP[0, 0, 0, 0]  # the strict maximum
         assert dX[0, 0, 0, 1] == dP[0, 0, 0, 1]  # a tie: the first position
     np.testing.assert_array_equal(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("rate", [0.25, 0.5, 0.3])  # 0.25, 0.5: one random byte per unit; 0.3: floats
+def test_dropout_drops_its_rate_and_scales_the_rest(rate):
+    layer = Dropout(rate)
+    layer.build((13, 7, 3))  # 273 units per sample: not a multiple of 8
+    X = np.ones((200, 13, 7, 3), np.float32)
+    layer.rng = np.random.default_rng(4)
+    A = layer.forward(X, training=True)
+    n = A.size
+    dropped = np.count_nonzero(A == 0) / n
+    assert abs(dropped - rate) < 4 * np.sqrt(rate * (1 - rate) / n)
+    np.testing.assert_allclose(np.unique(A), [0.0, 1 / (1 - rate)], rtol=1e-6)
+    # every position is dropped sometimes and kept sometimes (no stuck bytes)
+    assert A.min(axis=0).max() == 0 and A.max(axis=0).min() > 0
+    G = np.random.default_rng(5).random(X.shape, dtype=np.float32)
+    np.testing.assert_array_equal(layer.backward(G) == 0, A == 0)  # the same mask backward
+    layer.rng = np.random.default_rng(4)
+    np.testing.assert_array_equal(layer.forward(X, training=True), A)  # seeded
+    assert layer.forward(X, training=False) is X

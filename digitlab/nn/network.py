@@ -347,7 +347,7 @@ class Sequential:
                         correct += int(np.count_nonzero(pred == yb))
                         seen += m
                         self.backward(output_delta(P, yb))
-                        optimizer.update(self._flat_p, self._flat_g, self._decay)
+                        optimizer.update(self._flat_p, self._flat_g, self._decay, workers=self.workers_used())
                         tuner.record(threads, time.perf_counter() - tb, m)
                         counts[threads] += 1
                         if callback is not None:
