@@ -256,3 +256,41 @@ def test_dropout_drops_its_rate_and_scales_the_rest(rate):
     layer.rng = np.random.default_rng(4)
     np.testing.assert_array_equal(layer.forward(X, training=True), A)  # seeded
     assert layer.forward(X, training=False) is X
+
+
+@pytest.mark.parametrize("flat,padding,workers,first_act", [
+    (True, "valid", 1, "relu"), (True, "valid", 2, "relu"), (False, "valid", 2, "relu"),
+    (True, "same", 2, "relu"), (False, "same", 1, "tanh"),
+])
+def test_conv_conv_pool_gradients_as_trained(flat, padding, workers, first_act):
+    """seed_cnn's shape, Conv - Conv(relu) - MaxPool - ..., as fit runs it (the first conv
+    sends no dX back; the second conv's chunks apply the pool's backward): finite
+    differences, and the same numbers when the first conv does compute its dX."""
+    def build():
+        m = Sequential([Conv2D(3, 3, activation=first_act), Conv2D(4, 3, padding=padding, activation="relu"),
+                        MaxPool2D(2), Flatten(), Dense(3, "softmax")],
+                       input_shape=(10, 10, 1) if padding == "valid" else (8, 8, 1), seed=1, dtype=np.float64,
+                       workers=workers)
+        m._threads()
+        m.layers[1].chunk, m.layers[1].flat_rows_max = 2, (100.0 if flat else 0.0)
+        m.layers[1]._chunk = 2
+        return m
+
+    rng = np.random.default_rng(7)
+    model = build()
+    X = rng.normal(size=(5,) + model.input_shape)
+    y = np.array([0, 2, 1, 2, 0])
+
+    def f():
+        return sparse_cross_entropy(model.forward(X, training=True), y)
+
+    model.layers[0].need_dx = False
+    model.backward(output_delta(model.forward(X, training=True), y))
+    fused = [l.grads[k].copy() for l in model.layers for k in l.PARAMS]
+    for layer in model.layers:
+        for k, p in layer.params.items():
+            assert rel_err(layer.grads[k].copy(), numeric_grad(f, p)) < TOL, (layer.name, k)
+    model.layers[0].need_dx = True  # the first conv sends dX back: nothing fused
+    model.backward(output_delta(model.forward(X, training=True), y))
+    for a, (l, k) in zip(fused, model._param_refs()):
+        np.testing.assert_allclose(a, l.grads[k], rtol=1e-10, atol=1e-12)
