@@ -203,7 +203,7 @@ class ModelKind:
     build: Callable[..., Any] | None = None  # (cfg, seed=0) -> untrained digitlab.nn Sequential (its architecture)
     classes: int = 10  # outputs of predict_proba (numpy-binary: 2)
     uses_tensorflow: bool = False
-    blas_threads: int = 1  # BLAS threads in the worker (small matrices lose with 2 on 2 shared cores)
+    blas_threads: int = 1  # BLAS threads in the worker (small matrices lose with 2 on 2 shared cores; NumPy dense nets measure 1 against 2 in fit, see digitlab.nn.network.BlasTuner)
 
     def fields(self) -> list[dataclasses.Field]:
         return list(dataclasses.fields(self.config_cls))
