@@ -17,6 +17,7 @@ import os
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from . import blas
 from .activations import ACTIVATIONS, DERIVATIVES
 from .init import INITIALIZERS, default_for
 
@@ -114,7 +115,7 @@ class Dense(Layer):
         self.units, self.activation = int(units), activation
         self.kernel_initializer = kernel_initializer or default_for(activation)
         self.workers = 1  # threads sharing large GEMMs (set by Sequential)
-        self.k_block: int | None = None  # forward GEMM split along d_in into blocks of at most this
+        self.same_bits = False  # GEMMs with the same bits with 1 and 2 BLAS threads (set by fit, see blas.py)
 
     def build(self, input_shape, rng=None, dtype=np.float32):
         super().build(input_shape, rng, dtype)
@@ -141,19 +142,13 @@ class Dense(Layer):
         parallel_for(lambda g: np.matmul(A[g[0] : g[1]], B, out=out[g[0] : g[1]]), parts, w)
         return out
 
+    def _mm(self, A, B, out=None):
+        if self.same_bits:  # a fit that switches BLAS threads stays bitwise reproducible
+            return blas.matmul(A, B, out=out, matmul=self._matmul)
+        return self._matmul(A, B, out=out)
+
     def forward(self, X, training=False):
-        W, d = self.params["W"], X.shape[1]
-        if self.k_block and d > self.k_block:
-            # OpenBLAS blocks a long d_in differently with 1 and 2 threads (784: results differ in the
-            # last bits); blocks of <= 512 are summed in the same order by both, so a fit that switches
-            # BLAS threads (BlasTuner) stays bitwise reproducible. ~10 us for 128x784x128.
-            cuts = np.linspace(0, d, -(-d // self.k_block) + 1).astype(int)
-            Z = np.matmul(X[:, : cuts[1]], W[: cuts[1]])
-            tmp = np.empty_like(Z)
-            for a, e in zip(cuts[1:-1], cuts[2:]):
-                Z += np.matmul(X[:, a:e], W[a:e], out=tmp)
-        else:
-            Z = self._matmul(X, W)  # (n, d) @ (d, u) -> (n, u)
+        Z = self._mm(X, self.params["W"])  # (n, d) @ (d, u) -> (n, u)
         Z += self.params["b"]
         if self.activation == "relu":
             A = np.maximum(Z, 0, out=Z)
@@ -168,9 +163,9 @@ class Dense(Layer):
 
     def backward_z(self, dZ):
         """Backward from dL/dZ (skips the activation: used for softmax + cross-entropy)."""
-        self._matmul(self._X.T, dZ, out=self.grads["W"])  # (d, n) @ (n, u) -> (d, u)
+        self._mm(self._X.T, dZ, out=self.grads["W"])  # (d, n) @ (n, u) -> (d, u)
         np.sum(dZ, axis=0, out=self.grads["b"])
-        return self._matmul(dZ, self.params["W"].T) if self.need_dx else None  # (n, u) @ (u, d)
+        return self._mm(dZ, self.params["W"].T) if self.need_dx else None  # (n, u) @ (u, d)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": self.activation,

@@ -7,9 +7,11 @@ Dense(1, sigmoid) with binary cross-entropy), whose fused gradient is (P - Y)/n.
 
 All parameters live in two flat float32 buffers (weights, biases) that the layers see
 as views, so an optimiser step is a handful of vectorised operations, whatever the
-depth. BLAS runs with one thread during fit/predict (threadpoolctl); conv nets use the
-second core through ``workers`` threads that pull im2col chunks (and pooling / large
-dense GEMM slices) from a shared queue, which degrades gracefully on a busy box.
+depth. BLAS runs with one thread in predict (threadpoolctl) and in a conv net's fit; conv
+nets use the second core through ``workers`` threads that pull im2col chunks (and pooling /
+large dense GEMM slices, optimiser parts) from a shared queue, which degrades gracefully on
+a busy box. A dense net's fit times 1 against 2 BLAS threads as it goes (``BlasTuner``), its
+products summed so that either gives the same bits (``blas.matmul``).
 """
 from __future__ import annotations
 
@@ -19,23 +21,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
-
+from .blas import blas_libs, threadpool_limits
 from .layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, layer_from_config
 from .losses import output_delta, sparse_cross_entropy
 from .optimizers import Adam, Optimizer
 
 FORMAT = "digitlab.nn.Sequential/1"
-_CONTROLLER = None
-
-
-def threadpool_limits(n: int, user_api: str = "blas"):
-    """threadpoolctl's limit, with the library scan done once (0.01 ms instead of
-    0.4 ms per call: it runs around every predict_proba)."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=n, user_api=user_api)
 
 
 def _auto_threads(layers) -> int:
@@ -79,7 +70,7 @@ class BlasTuner:
         n = self.trial[self.i] if self.i < len(self.trial) else self.best
         if len(self.candidates) > 1:
             if self._libs is None:
-                self._libs = _CONTROLLER.select(user_api="blas").lib_controllers if _CONTROLLER else []
+                self._libs = blas_libs()
             for lib in self._libs:  # ~1 us; fit's threadpool_limits restores the count afterwards
                 lib.set_num_threads(n)
         return n
@@ -295,7 +286,8 @@ class Sequential:
         returns at once with ``history["stopped"] = True`` (a partial epoch is not
         recorded in the history). ``augment`` = k shifts each training image by a random
         whole number of pixels in [-k, k] both ways; ``lr_decay`` multiplies the
-        learning rate after each epoch.
+        learning rate after each epoch of this call (the optimiser's lr is put back when
+        fit returns, so one call per epoch does not decay).
 
         Shuffling and dropout masks are seeded by ``seed``: calling fit several times
         (e.g. one epoch at a time), pass the same optimizer (Adam keeps its moments)
@@ -324,7 +316,7 @@ class Sequential:
         self.last_fit_threads = counts = {c: 0 for c in cands}
         blocked = [l for l in self.layers if isinstance(l, Dense) and len(cands) > 1]
         for l in blocked:
-            l.k_block = 512  # the same sums with 1 and 2 BLAS threads (see Dense.forward)
+            l.same_bits = True  # products summed the same way with 1 and 2 BLAS threads (blas.matmul)
         try:
             with threadpool_limits(tuner.candidates[0], user_api="blas"):
                 for epoch in range(1, epochs + 1):
@@ -369,7 +361,7 @@ class Sequential:
         finally:
             first.need_dx = True
             for l in blocked:
-                l.k_block = None
+                l.same_bits = False
             optimizer.lr = lr0 if lr_decay != 1.0 else optimizer.lr
         return hist
 

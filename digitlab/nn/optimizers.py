@@ -122,6 +122,8 @@ class Adam(Optimizer):
         w += tmp
         lr_t = self.lr * np.sqrt(1 - b2**t) / (1 - b1**t)
         c = lr_t * (1 - b1) / np.sqrt(1 - b2)
+        if c == 0:  # lr 0: the moments move, the weights don't (1/c below would make 0·inf = NaN)
+            return
         np.sqrt(w, out=tmp)
         tmp *= f(1 / c)
         tmp += f(self.eps / (np.sqrt(1 - b2) * c))
