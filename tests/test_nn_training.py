@@ -306,3 +306,20 @@ def test_adam_with_lr_zero_leaves_the_weights_alone():
     opt.update([p], [np.array([0.0, 1.0, -2.0, 0.0], np.float32)])
     np.testing.assert_array_equal(p, [1.0, 2.0, 3.0, 4.0])
     np.testing.assert_allclose(opt.moments(0)[0], [0.0, 0.1, -0.2, 0.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(0.1, l2=0.01), lambda: Momentum(0.1, 0.9), lambda: Adam(1e-2, l2=0.01)])
+def test_optimizers_give_the_same_bits_with_two_workers(make):
+    # large arrays are cut into parts updated by two threads: elementwise, so nothing may change
+    rng = np.random.default_rng(0)
+    params = [rng.standard_normal(300_001).astype(np.float32), rng.standard_normal(7).astype(np.float32)]
+    out = []
+    for workers in (1, 2):
+        ps, opt = [p.copy() for p in params], make()
+        for t in range(3):
+            grads = [np.random.default_rng(t).standard_normal(p.size).astype(np.float32) for p in ps]
+            opt.update(ps, grads, [True, False], workers=workers)
+        out.append(ps)
+    for a, b in zip(*out):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(out[0][0], params[0])
