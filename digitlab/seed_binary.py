@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlab.nn.network import threadpool_limits
+from digitlab.nn.blas import threadpool_limits
 
 PRESETS = {
     # raw pixels, tanh derivative on a sigmoid layer, 10 iterations (the seed as written)

@@ -36,16 +36,16 @@ def blas_libs() -> list:
     return controller().select(user_api="blas").lib_controllers
 
 
-def _blocked(A, B, kb: int, out=None, matmul=np.matmul):
+def _blocked(A, B, kb: int, out=None, product=np.matmul):
     """A @ B with K summed in blocks of at most kb, in a fixed order."""
     K = A.shape[1]
     if kb >= K:
-        return matmul(A, B, out=out)
+        return product(A, B, out=out)
     cuts = np.linspace(0, K, -(-K // kb) + 1).astype(int)
-    Z = matmul(A[:, : cuts[1]], B[: cuts[1]], out=out)
+    Z = product(A[:, : cuts[1]], B[: cuts[1]], out=out)
     tmp = np.empty_like(Z)
     for a, e in zip(cuts[1:-1], cuts[2:]):
-        Z += matmul(A[:, a:e], B[a:e], out=tmp)
+        Z += product(A[:, a:e], B[a:e], out=tmp)
     return Z
 
 
@@ -81,7 +81,7 @@ def same_bits_block(A, B) -> int:
     return kb
 
 
-def matmul(A, B, out=None, matmul=np.matmul):
+def matmul(A, B, out=None, product=np.matmul):
     """A @ B (into ``out``), the same bits with 1 and 2 BLAS threads (see the module's text).
-    ``matmul`` does each block's product (e.g. a layer's split over worker threads)."""
-    return _blocked(A, B, same_bits_block(A, B), out=out, matmul=matmul)
+    ``product`` does each block's product (e.g. a layer's split over worker threads)."""
+    return _blocked(A, B, same_bits_block(A, B), out=out, product=product)

@@ -144,7 +144,7 @@ class Dense(Layer):
 
     def _mm(self, A, B, out=None):
         if self.same_bits:  # a fit that switches BLAS threads stays bitwise reproducible
-            return blas.matmul(A, B, out=out, matmul=self._matmul)
+            return blas.matmul(A, B, out=out, product=self._matmul)
         return self._matmul(A, B, out=out)
 
     def forward(self, X, training=False):

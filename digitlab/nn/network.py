@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from .blas import blas_libs, threadpool_limits
 from .layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, layer_from_config
 from .losses import output_delta, sparse_cross_entropy
@@ -52,7 +53,7 @@ class BlasTuner:
     with two when another process holds the second core (DESIGN.md section 6). So the
     candidates take turns for ``block`` batches, ``rounds`` times; the one with the lower
     median time per sample wins for the next ``every`` batches, and then the trial runs
-    again (the machine's load changes). ``counts`` tells how many batches ran with each.
+    again (the machine's load changes).
     """
 
     def __init__(self, candidates=(1, 2), block: int = 4, rounds: int = 2, every: int = 200):
@@ -60,7 +61,6 @@ class BlasTuner:
         self.block, self.rounds, self.every = block, rounds, every
         self.trial = [c for _ in range(rounds) for c in self.candidates for _ in range(block)]
         self.times: dict[int, list[float]] = {c: [] for c in self.candidates}
-        self.counts: dict[int, int] = {c: 0 for c in self.candidates}
         self.best = self.candidates[0]
         self.i = 0  # position in the cycle: trial batches, then ``every`` batches at ``best``
         self._libs = None
@@ -76,7 +76,6 @@ class BlasTuner:
         return n
 
     def record(self, n: int, seconds: float, samples: int) -> None:
-        self.counts[n] += 1
         if len(self.candidates) == 1:
             return
         if self.i < len(self.trial):
@@ -87,6 +86,7 @@ class BlasTuner:
         elif self.i >= len(self.trial) + self.every:
             self.i = 0
             self.times = {c: [] for c in self.candidates}
+
 
 def _auto_workers(layers) -> int:
     """2 worker threads for conv nets (their chunks are ms-long), 1 for dense nets: the
@@ -116,6 +116,7 @@ class Sequential:
         self.blas_threads = blas_threads
         self.workers = workers
         self.last_fit_threads: dict[int, int] = {}  # BLAS threads -> batches, of the last fit
+        self._tuner: BlasTuner | None = None  # kept across fits (one fit per epoch doesn't re-trial each time)
         rng = np.random.default_rng(seed)
         shape, counts = self.input_shape, {}
         for layer in self.layers:
@@ -310,8 +311,8 @@ class Sequential:
         lr0 = optimizer.lr
         first.need_dx = False  # nothing to send back to the inputs
         cands = self._fit_thread_candidates()
-        if getattr(self, "_tuner", None) is None or self._tuner.candidates != cands:
-            self._tuner = BlasTuner(cands)  # kept across fits: one fit per epoch doesn't re-trial each time
+        if self._tuner is None or self._tuner.candidates != cands:
+            self._tuner = BlasTuner(cands)
         tuner = self._tuner
         self.last_fit_threads = counts = {c: 0 for c in cands}
         blocked = [l for l in self.layers if isinstance(l, Dense) and len(cands) > 1]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .layers import parallel
+
 
 class Optimizer:
     def __init__(self, lr: float, l2: float = 0.0):
@@ -33,8 +35,6 @@ class Optimizer:
             self._state = [self._init_state(p) for p in params]
         for p, g, s in zip(params, grads, self._state):
             if workers > 1 and p.ndim == 1 and p.size >= 1 << 18:
-                from .layers import parallel
-
                 cuts = [p.size * i // workers for i in range(workers + 1)]
                 parts = [slice(a, b) for a, b in zip(cuts, cuts[1:])]
                 parallel(lambda sl: self._step(p[sl], g[sl], _part(s, sl)), parts)
