@@ -322,3 +322,33 @@ def test_optimizers_give_the_same_bits_with_two_workers(make):
     for a, b in zip(*out):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(out[0][0], params[0])
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(0.1, l2=0.05), lambda: Momentum(0.1, l2=0.05), lambda: Adam(0.01, l2=0.05)])
+def test_l2_on_a_slice_of_one_flat_array_equals_l2_on_the_weights_array(make):
+    """A model's parameters are one flat buffer (weights, then biases) with decay=[slice]:
+    L2 must reach exactly the weights' part, as with separate arrays and [True, False]."""
+    rng = np.random.default_rng(3)
+    w, b = rng.standard_normal(40).astype(np.float32), rng.standard_normal(6).astype(np.float32)
+    flat = np.concatenate([w, b])
+    two, one = make(), make()
+    for _ in range(5):
+        gw, gb = rng.standard_normal(40).astype(np.float32), rng.standard_normal(6).astype(np.float32)
+        two.update([w, b], [gw, gb], [True, False])
+        g = np.concatenate([gw, gb])
+        one.update([flat], [g], [slice(0, 40)])
+        np.testing.assert_array_equal(g, np.concatenate([gw, gb]))  # the gradient itself is left alone
+    np.testing.assert_array_equal(flat, np.concatenate([w, b]))
+
+
+def test_a_model_keeps_its_parameters_in_one_buffer_and_decays_only_kernels():
+    net = mlp(hidden=(16,), seed=0)
+    (P,), (G,), (decay,) = net._flat_p, net._flat_g, net._decay
+    assert P.size == net.n_params()
+    kernels = [l.params["W"] for l in net.layers if l.PARAMS]
+    biases = [l.params["b"] for l in net.layers if l.PARAMS]
+    assert all(np.shares_memory(a, P) for a in kernels + biases)
+    assert decay == slice(0, sum(k.size for k in kernels))
+    assert all(np.shares_memory(k, P[decay]) for k in kernels)
+    assert not any(np.shares_memory(b, P[decay]) for b in biases)
+    assert all(np.shares_memory(l.grads[k], G) for l in net.layers for k in l.PARAMS)

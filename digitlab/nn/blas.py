@@ -41,7 +41,8 @@ def _blocked(A, B, kb: int, out=None, product=np.matmul):
     K = A.shape[1]
     if kb >= K:
         return product(A, B, out=out)
-    cuts = np.linspace(0, K, -(-K // kb) + 1).astype(int)
+    parts = -(-K // kb)
+    cuts = [K * i // parts for i in range(parts + 1)]
     Z = product(A[:, : cuts[1]], B[: cuts[1]], out=out)
     tmp = np.empty_like(Z)
     for a, e in zip(cuts[1:-1], cuts[2:]):

@@ -134,25 +134,22 @@ class Sequential:
         return [(l, k) for l in self.layers for k in l.PARAMS]
 
     def _flatten_params(self):
-        """Move every parameter (and gradient) into two flat buffers: weights, biases."""
+        """Move every parameter (and gradient) into one flat buffer, weights first then biases:
+        the optimiser updates it in one go (one set of NumPy calls per step, not one per
+        array), and L2 applies to its weights' part (``_decay``)."""
         refs = self._param_refs()
-        groups = {True: [r for r in refs if r[1] != "b"], False: [r for r in refs if r[1] == "b"]}
-        self._flat_p, self._flat_g, self._decay = [], [], []
-        for is_w, rs in groups.items():
-            if not rs:
-                continue
-            size = sum(l.params[k].size for l, k in rs)
-            P, G = np.empty(size, self.dtype), np.zeros(size, self.dtype)
-            o = 0
-            for l, k in rs:
-                a = l.params[k]
-                P[o : o + a.size] = a.ravel()
-                l.params[k] = P[o : o + a.size].reshape(a.shape)
-                l.grads[k] = G[o : o + a.size].reshape(a.shape)
-                o += a.size
-            self._flat_p.append(P)
-            self._flat_g.append(G)
-            self._decay.append(is_w)
+        refs = [r for r in refs if r[1] != "b"] + [r for r in refs if r[1] == "b"]
+        size = sum(l.params[k].size for l, k in refs)
+        P, G = np.empty(size, self.dtype), np.zeros(size, self.dtype)
+        o = n_w = 0
+        for l, k in refs:
+            a = l.params[k]
+            P[o : o + a.size] = a.ravel()
+            l.params[k] = P[o : o + a.size].reshape(a.shape)
+            l.grads[k] = G[o : o + a.size].reshape(a.shape)
+            o += a.size
+            n_w += a.size if k != "b" else 0
+        self._flat_p, self._flat_g, self._decay = [P], [G], [slice(0, n_w)]
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the parameters in Keras' order: per layer, kernel then bias."""

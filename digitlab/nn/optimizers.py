@@ -1,7 +1,8 @@
 """Optimisers: ``update(params, grads)`` changes the arrays in ``params`` in place.
 
 L2 (``l2``) adds ``l2 * W`` to the gradient of weights only (arrays with ndim > 1
-by default, or where ``decay`` says so), never to biases. State (velocity, moments)
+by default, or where ``decay`` says so: True/False per array, or a slice of it), never
+to biases. State (velocity, moments)
 is kept per position in the list, so always pass the same list in the same order.
 """
 from __future__ import annotations
@@ -22,7 +23,15 @@ class Optimizer:
             return grads
         if decay is None:
             decay = [p.ndim > 1 for p in params]
-        return [g + self.l2 * p if d else g for p, g, d in zip(params, grads, decay)]
+        out = []
+        for p, g, d in zip(params, grads, decay):
+            if isinstance(d, slice):  # only this part of the array decays (a model's flat buffer)
+                g = g.copy()
+                g[d] += g.dtype.type(self.l2) * p[d]
+            elif d:
+                g = g + self.l2 * p
+            out.append(g)
+        return out
 
     def update(self, params, grads, decay=None, workers: int = 1):
         """One step on every array. With ``workers`` > 1, arrays of 256k+ elements are cut into
