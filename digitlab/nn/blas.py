@@ -4,9 +4,13 @@ OpenBLAS cuts a long inner dimension K into blocks, and on this machine's kernel
 them differently with 1 and 2 threads once K > 448 (a 128x784x128 product differs in the
 last bits; every K <= 448 gave the same bits). ``BlasTuner`` switches between 1 and 2
 threads in the middle of a fit, so a seeded fit would stop being reproducible. ``matmul``
-below sums K in blocks small enough to be added up the same way by both: the block size
-for each shape and layout is found once by trying it (a few small products), not assumed,
-since it depends on the CPU's kernel.
+below makes both give the same bits. Per shape and layout it finds once, by trying a few
+small products (the rule depends on the CPU's kernel, so it is not assumed):
+- preferably a K-block size with which one thread, summing K in those blocks, gives the
+  bits of the plain two-thread product. Then two threads (the faster choice on a quiet
+  machine) run the plain product, at no cost; one thread sums in blocks. Here 784 gives
+  2 x 392.
+- otherwise a block size that both counts sum alike, used with either count.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 _CONTROLLER = None
+_NUMPY_LIB = None
 _BLOCKS: dict[tuple, int] = {}
 
 
@@ -56,33 +61,56 @@ def _like(M, rng):
     return R if M.flags.c_contiguous or not M.flags.f_contiguous else np.asfortranarray(R)
 
 
-def same_bits_block(A, B) -> int:
-    """The largest K-block (K, K/2, K/3, ...) for which A @ B comes out bit for bit the same
-    with 1 and 2 BLAS threads: tried once per shape, dtype and layout, then remembered."""
+def numpy_blas():
+    """The controller of NumPy's own BLAS (SciPy may load a second OpenBLAS, with its own
+    thread count); ``.num_threads`` reads its count (~0.5 us)."""
+    global _NUMPY_LIB
+    if _NUMPY_LIB is None:
+        libs = blas_libs()
+        _NUMPY_LIB = next((lib for lib in libs if "numpy" in lib.filepath), libs[0])
+    return _NUMPY_LIB
+
+
+def _plan(A, B) -> tuple[int, bool]:
+    """(K-block, two_plain) for A @ B: see the module's text. Tried once per shape, dtype
+    and layout, then remembered."""
     key = (A.shape, B.shape, A.dtype.str, A.flags.f_contiguous and not A.flags.c_contiguous,
            B.flags.f_contiguous and not B.flags.c_contiguous)
-    kb = _BLOCKS.get(key)
-    if kb is None:
+    plan = _BLOCKS.get(key)
+    if plan is None:
         rng = np.random.default_rng(0)
         a, b = _like(A, rng), _like(B, rng)
         K = A.shape[1]
-        kb = K  # if no block size gives the same bits, none is used (not met so far)
+        with threadpool_limits(2):
+            two_plain = np.matmul(a, b)
+        plan = (K, False)  # if no block size gives the same bits, none is used (not met so far)
         for parts in range(1, K + 1):
             size = -(-K // parts)
             if size < 32:
                 break
             with threadpool_limits(1):
                 one = _blocked(a, b, size)
+            if np.array_equal(one, two_plain):
+                plan = (size, size < K)
+                break
             with threadpool_limits(2):
                 two = _blocked(a, b, size)
             if np.array_equal(one, two):
-                kb = size
+                plan = (size, False)
                 break
-        _BLOCKS[key] = kb
-    return kb
+        _BLOCKS[key] = plan
+    return plan
+
+
+def same_bits_block(A, B) -> int:
+    """The K-block size ``matmul`` uses for A @ B (K itself: no blocks)."""
+    return _plan(A, B)[0]
 
 
 def matmul(A, B, out=None, product=np.matmul):
     """A @ B (into ``out``), the same bits with 1 and 2 BLAS threads (see the module's text).
     ``product`` does each block's product (e.g. a layer's split over worker threads)."""
-    return _blocked(A, B, same_bits_block(A, B), out=out, product=product)
+    kb, two_plain = _plan(A, B)
+    if two_plain and numpy_blas().num_threads == 2:
+        return product(A, B, out=out)
+    return _blocked(A, B, kb, out=out, product=product)
