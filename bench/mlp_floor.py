@@ -42,6 +42,7 @@ class LeanMLP:
         sizes = [784 * 128, 128 * 10, 128, 10]
         offs = np.cumsum([0] + sizes)
         self.P, self.G = np.zeros(offs[-1], f), np.zeros(offs[-1], f)
+        self.decay = slice(0, offs[2])  # L2 (if any) on the kernels only, as fit does
         view = lambda A, i, shape: A[offs[i] : offs[i + 1]].reshape(shape)  # noqa: E731
         shapes = [(784, 128), (128, 10), (128,), (10,)]
         self.W1, self.W2, self.b1, self.b2 = (view(self.P, i, s) for i, s in enumerate(shapes))
@@ -80,7 +81,7 @@ class LeanMLP:
         dA *= Z1 > 0
         np.matmul(xb.T, dA, out=self.dW1)
         np.sum(dA, axis=0, out=self.db1)
-        self.opt.update([self.P], [self.G])
+        self.opt.update([self.P], [self.G], [self.decay])
         return loss, correct
 
 

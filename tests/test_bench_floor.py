@@ -17,6 +17,8 @@ def test_the_lean_step_makes_the_same_update_as_fit():
         net.set_weights([lean.W1, lean.b1, lean.W2, lean.b2])
         loss, correct = lean.step(X, y, np.arange(BATCH))
         hist = net.fit(X, y, epochs=1, batch_size=BATCH, optimizer=make())
+        # the same gradients (both buffers hold kernels then biases: W1, W2, b1, b2), and weights
+        np.testing.assert_allclose(lean.G, net._flat_g[0], rtol=1e-4, atol=1e-7)
         for got, want in zip([lean.W1, lean.b1, lean.W2, lean.b2], net.get_weights()):
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
         assert abs(loss / BATCH - hist["loss"][0]) < 1e-5

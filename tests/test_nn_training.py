@@ -296,9 +296,12 @@ def test_same_bits_matmul_blocks_only_when_needed():
         np.testing.assert_array_equal(one, two)
         np.testing.assert_allclose(one, A @ B, rtol=1e-5)
         assert 32 <= blas.same_bits_block(A, B) <= K
-        if blas._plan(A, B)[1]:  # two threads run the plain product (at no cost), one sums in blocks
-            with threadpool_limits(2):
-                np.testing.assert_array_equal(two, A @ B)
+        kb, two_plain = blas._plan(A, B)
+        for n in (1, 2):  # the products it makes: one unless it sums in blocks
+            calls = []
+            with threadpool_limits(n):
+                blas.matmul(A, B, product=lambda a, b, out=None: calls.append(a.shape) or np.matmul(a, b, out=out))
+            assert len(calls) == (1 if kb == K or (two_plain and n == 2) else -(-K // kb))
     assert blas.same_bits_block(A[:, :128], B[:128]) == 128  # short sums need no blocks
 
 

@@ -11,6 +11,9 @@ small products (the rule depends on the CPU's kernel, so it is not assumed):
   machine) run the plain product, at no cost; one thread sums in blocks. Here 784 gives
   2 x 392.
 - otherwise a block size that both counts sum alike, used with either count.
+The first rule relies on the count ``matmul`` reads (NumPy's OpenBLAS, ``numpy_blas``) being
+the count the product runs with. That holds for OpenBLAS's pthreads build, whose count is
+process-wide, with the count set between products (as ``BlasTuner`` does, between batches).
 """
 from __future__ import annotations
 

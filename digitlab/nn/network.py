@@ -5,9 +5,9 @@ Inputs are float32 (n, 28, 28, 1) in [0, 1] (uint8 images are scaled by 1/255, a
 ints (n,). The output layer is Dense(10, softmax) trained with cross-entropy (or
 Dense(1, sigmoid) with binary cross-entropy), whose fused gradient is (P - Y)/n.
 
-All parameters live in two flat float32 buffers (weights, biases) that the layers see
-as views, so an optimiser step is a handful of vectorised operations, whatever the
-depth. BLAS runs with one thread in predict (threadpoolctl) and in a conv net's fit; conv
+All parameters live in one flat float32 buffer (every kernel, then every bias) that the
+layers see as views, so an optimiser step is a handful of vectorised operations, whatever
+the depth. BLAS runs with one thread in predict (threadpoolctl) and in a conv net's fit; conv
 nets use the second core through ``workers`` threads that pull im2col chunks (and pooling /
 large dense GEMM slices, optimiser parts) from a shared queue, which degrades gracefully on
 a busy box. A dense net's fit times 1 against 2 BLAS threads as it goes (``BlasTuner``), its
