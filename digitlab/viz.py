@@ -211,12 +211,12 @@ def svg_chart(traces: list[dict], *, title: str, x_title: str, y_title: str, x_m
          f'xmlns="http://www.w3.org/2000/svg" style="max-width:{2 * width}px;font-family:sans-serif;'
          f'font-size:11px;color:{ink}">',
          f'<text x="2" y="15" font-size="14" font-weight="600" fill="currentColor">{_esc(title)}</text>',
-         f'<g class="dl-grid" stroke="rgba(128,128,128,0.25)" stroke-width="1">']
+         '<g class="dl-grid" stroke="rgba(128,128,128,0.25)" stroke-width="1">']
     yt = [v for v in nice_ticks(y0, y1, 4) if y0 <= v <= y1]
     xt = [v for v in nice_ticks(x0, x1, 5, integer=True) if x0 <= v <= x1]
     o += [f'<line x1="{left}" x2="{left + pw}" y1="{Y(v):.1f}" y2="{Y(v):.1f}"/>' for v in yt]
     o += [f'<line x1="{X(v):.1f}" x2="{X(v):.1f}" y1="{top}" y2="{top + ph}"/>' for v in xt]
-    o.append(f'</g><g fill="currentColor" opacity="0.75">')
+    o.append('</g><g fill="currentColor" opacity="0.75">')
     o += [f'<text x="{left - 5}" y="{Y(v) + 4:.1f}" text-anchor="end">{v:g}</text>' for v in yt]
     o += [f'<text x="{X(v):.1f}" y="{top + ph + 14}" text-anchor="middle">{v:g}</text>' for v in xt]
     o.append("</g>")
