@@ -6,13 +6,18 @@ subclass of :class:`DataError` whose message says what is wrong and where.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import gzip
 import hashlib
 import io
 import json
+import math
 import os
 import re
+import stat
 import urllib.request
+import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +27,10 @@ import numpy as np
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SAMPLE_PATH = DATA_DIR / "mnist_sample.npz"
-MAX_BYTES = 200 * 1024 * 1024  # largest file we accept (the Kaggle train.csv is 73 MB)
+MAX_BYTES = 200 * 1024 * 1024  # largest file we accept, also once inflated (Kaggle's train.csv: 73 MB)
+READ_BLOCK = 1024 * 1024       # files are read (and gzip inflated) this much at a time
+CSV_CHUNK_ROWS = 250           # CSV rows parsed at a time (their float64 copy: 1.5 MB)
+CSV_LINE_LIMIT = 64 * 1024     # longest CSV line accepted (a digit row is at most ~3.2 KB)
 N_PIXELS = 28 * 28
 PIXEL_COLUMNS = [f"pixel{i}" for i in range(N_PIXELS)]
 
@@ -51,6 +59,10 @@ class FileTooLargeError(DataError):
 
 class MNISTUnavailableError(DataError):
     """Full MNIST is neither cached nor downloadable (no network)."""
+
+
+class NoImagesError(DataError):
+    """A well-formed file (or selection) that holds no images: nothing to show, train or predict."""
 
 
 @dataclass(frozen=True)
@@ -116,32 +128,130 @@ class Dataset:
 # ---------------------------------------------------------------- helpers
 
 
-def _read_bytes(src: Source, max_bytes: int) -> tuple[bytes, str]:
-    """Bytes of a path, bytes object or binary file-like (e.g. a Streamlit upload)."""
-    if isinstance(src, (bytes, bytearray)):
-        data, name = bytes(src), "<bytes>"
-    elif isinstance(src, (str, os.PathLike)):
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.3g} MB"
+
+
+_SPECIAL_FILES = [(stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+                  (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+
+
+def check_regular_file(path, error: type[DataError] = DataError) -> os.stat_result:
+    """``os.stat(path)`` (symlinks followed) when ``path`` is a regular file; else ``error``
+    saying what it is. Checked before opening: opening a FIFO waits for a writer forever,
+    a device may never end, and a symlink loop would fail with a bare OSError."""
+    p = Path(path)
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise error(f"no such file: {p}") from None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise error(f"{p}: symlink loop (too many levels of symbolic links)") from None
+        raise error(f"{p}: cannot be read ({e.strerror or e})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"{p} is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((k for is_kind, k in _SPECIAL_FILES if is_kind(st.st_mode)), "a special file")
+        raise error(f"{p} is not a regular file but {kind}")
+    return st
+
+
+def _too_large(name: str, size: int, max_bytes: int):
+    if size > max_bytes:
+        raise FileTooLargeError(f"{name} is {_mb(size)}; the limit is {_mb(max_bytes)}")
+
+
+def _raw_stream(src: Source, max_bytes: int, error, stack: contextlib.ExitStack) -> tuple[BinaryIO, str]:
+    """A seekable binary stream of ``src`` (bytes, a path or a file-like such as a
+    Streamlit upload) and its name; its size is checked when it is known."""
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        _too_large("<bytes>", len(src), max_bytes)
+        return io.BytesIO(src), "<bytes>"
+    if isinstance(src, (str, os.PathLike)):
         p = Path(src)
-        if not p.is_file():
-            raise DataError(f"no such file: {p}")
-        if p.stat().st_size > max_bytes:
-            raise FileTooLargeError(
-                f"{p.name} is {p.stat().st_size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB"
-            )
-        data, name = p.read_bytes(), p.name
-    else:
-        name = getattr(src, "name", "<upload>")
-        size = getattr(src, "size", None)
-        if size is not None and size > max_bytes:
-            raise FileTooLargeError(f"{name} is {size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB")
-        if hasattr(src, "seek"):
-            src.seek(0)
-        data = src.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise FileTooLargeError(f"{name} is over the {max_bytes / 2**20:.0f} MB limit")
-    if not data:
-        raise DataError(f"{name} is empty")
-    return data, name
+        _too_large(p.name, check_regular_file(p, error).st_size, max_bytes)
+        try:
+            return stack.enter_context(open(p, "rb")), p.name
+        except OSError as e:
+            raise error(f"{p}: cannot be opened ({e.strerror or e})") from None
+    name = _source_name(src)
+    if getattr(src, "size", None) is not None:
+        _too_large(name, src.size, max_bytes)
+    if getattr(src, "seekable", lambda: False)():
+        src.seek(0)
+        return src, name
+    return io.BytesIO(src.read(max_bytes + 1)), name  # a pipe-like object: read once, bounded
+
+
+class _Bounded(io.RawIOBase):
+    """Reads ``inner`` (a file, or a GzipFile inflating one) block by block and refuses to
+    give more than ``limit`` bytes, so a gzip bomb stops at the limit instead of filling
+    the memory. Gzip errors become ``error`` ("corrupt or truncated gzip file")."""
+
+    def __init__(self, inner, limit: int, name: str, error, gz: bool):
+        super().__init__()
+        self.inner, self.limit, self.name, self.error, self.gz = inner, limit, name, error, gz
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        try:
+            chunk = self.inner.read(min(len(buf), READ_BLOCK))
+        except (OSError, EOFError, zlib.error) as e:
+            what = "corrupt or truncated gzip file" if self.gz else "cannot be read"
+            raise self.error(f"{self.name}: {what} ({e})") from None
+        self.count += len(chunk)
+        if self.count > self.limit:
+            verb = "inflates to" if self.gz else "is"
+            raise FileTooLargeError(f"{self.name} {verb} over the {_mb(self.limit)} limit")
+        buf[: len(chunk)] = chunk
+        return len(chunk)
+
+
+@contextlib.contextmanager
+def open_source(src: Source, max_bytes: int = MAX_BYTES, error: type[DataError] = DataError):
+    """``with open_source(src) as (f, name):`` a buffered binary stream of ``src``'s
+    content, inflated when it is gzip (found by its magic bytes, whatever the name),
+    never giving more than ``max_bytes``. Only regular files are opened; an empty
+    source raises DataError."""
+    with contextlib.ExitStack() as stack:
+        raw, name = _raw_stream(src, max_bytes, error, stack)
+        start = raw.tell()
+        magic = raw.read(2)
+        raw.seek(start)
+        if not magic:
+            raise DataError(f"{name} is empty")
+        gz = magic == b"\x1f\x8b"
+        inner = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb")) if gz else raw
+        f = io.BufferedReader(_Bounded(inner, max_bytes, name, error, gz), READ_BLOCK)
+        if not f.peek(1):
+            raise DataError(f"{name} is empty (once inflated)")
+        yield f, name
+
+
+def _read_into(f: BinaryIO, out: np.ndarray) -> int:
+    """Fill the uint8 array ``out`` from ``f`` block by block; the number of bytes read."""
+    view, got = memoryview(out).cast("B"), 0
+    while got < len(view):
+        n = f.readinto(view[got : got + READ_BLOCK])
+        if not n:
+            break
+        got += n
+    return got
+
+
+def _require_images(n: int, name: str):
+    """A dataset of 0 images is refused where it is loaded, so every page and command says why."""
+    if n == 0:
+        raise NoImagesError(f"{name} holds no images")
+
+
+def _stem(name: str) -> str:
+    """``train.csv.gz`` -> ``train``."""
+    return Path(re.sub(r"\.gz$", "", name, flags=re.IGNORECASE)).stem
 
 
 def _freeze(*arrays):
@@ -161,18 +271,23 @@ def load_sample() -> Dataset:
     return Dataset(x, y, "MNIST sample (10k)", "bundled sample: data/mnist_sample.npz")
 
 
-def load_npz(path) -> Dataset:
-    """A dataset saved by :func:`save_npz` (``images`` uint8 (n,28,28), optional ``labels``)."""
+def load_npz(path, *, max_bytes: int = MAX_BYTES) -> Dataset:
+    """A dataset saved by :func:`save_npz` (``images`` uint8 (n,28,28), optional ``labels``).
+    Its arrays, as the zip directory states their sizes, must fit in ``max_bytes``."""
     p = Path(path)
+    _too_large(p.name, check_regular_file(p).st_size, max_bytes)
     try:
+        with zipfile.ZipFile(p) as zf:
+            _too_large(f"{p.name} (unpacked)", sum(i.file_size for i in zf.infolist()), max_bytes)
         with np.load(p, allow_pickle=False) as z:
             x = z["images"]
             y = z["labels"].astype(np.int64) if "labels" in z.files else None
             name = str(z["name"]) if "name" in z.files else p.stem
-    except (OSError, ValueError, KeyError, EOFError) as e:
+    except (OSError, ValueError, KeyError, EOFError, MemoryError, zipfile.BadZipFile) as e:
         raise DataError(f"{p.name}: not a DigitLab dataset file ({e})") from None
     if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28):
         raise DataError(f"{p.name}: images must be (n, 28, 28) uint8, got {x.shape} {x.dtype}")
+    _require_images(len(x), p.name)
     _freeze(x, y)
     return Dataset(x, y, name, f"saved dataset: {p.name}")
 
@@ -204,71 +319,108 @@ def fingerprint(ds: Dataset) -> str:
 
 def load_kaggle_csv(src: Source, *, max_bytes: int = MAX_BYTES) -> Dataset:
     """A Kaggle *Digit Recognizer* CSV: ``label,pixel0..pixel783`` (train.csv)
-    or ``pixel0..pixel783`` (test.csv, giving a dataset without labels)."""
-    raw, name = _read_bytes(src, max_bytes)
-    text = raw.decode("utf-8-sig", errors="replace")
-    head, _, body = text.partition("\n")
-    header = [c.strip().strip('"') for c in head.strip().split(",")]
-    if header == ["label"] + PIXEL_COLUMNS:
-        labelled = True
-    elif header == PIXEL_COLUMNS:
-        labelled = False
-    else:
-        ncol = len(header)
-        if ncol not in (N_PIXELS, N_PIXELS + 1):
-            raise CSVFormatError(
-                f"{name}: header has {ncol} columns; expected 785 (label,pixel0..pixel783) "
-                "or 784 (pixel0..pixel783)"
-            )
-        expected = (["label"] + PIXEL_COLUMNS) if ncol == N_PIXELS + 1 else PIXEL_COLUMNS
-        bad = next(i for i, (a, b) in enumerate(zip(header, expected)) if a != b)
-        raise CSVFormatError(f"{name}: column {bad + 1} is named {header[bad]!r}; expected {expected[bad]!r}")
+    or ``pixel0..pixel783`` (test.csv, giving a dataset without labels); gzipped or not.
+
+    Read as a stream, :data:`CSV_CHUNK_ROWS` rows at a time into uint8 arrays, so the
+    memory needed is about twice the final images (not the ~12x of parsing it whole)."""
+    with open_source(src, max_bytes, CSVFormatError) as (f, name):
+        header = _csv_header(f, name)
+        labelled = header[0] == "label"
+        xs, ys = [], []
+        for nums, rows in _csv_chunks(f, name):
+            px, y = _parse_csv_chunk(nums, rows, header, name)
+            xs.append(px)
+            ys.append(y)
+    if not xs:
+        raise CSVFormatError(f"{name}: has a header but no rows; it holds no images")
+    x = np.concatenate(xs).reshape(-1, 28, 28)
+    y = np.concatenate(ys) if labelled else None
+    _freeze(x, y)
+    return Dataset(x, y, _stem(name), f"Kaggle CSV: {name}")
+
+
+def _csv_header(f: BinaryIO, name: str) -> list[str]:
+    """The column names of the first line; CSVFormatError unless Kaggle's."""
+    line = f.readline(CSV_LINE_LIMIT)
+    if len(line) == CSV_LINE_LIMIT and not line.endswith(b"\n"):
+        raise CSVFormatError(f"{name}: the first line is over {CSV_LINE_LIMIT // 1024} KB; not a Kaggle CSV header")
+    header = [c.strip().strip('"') for c in line.decode("utf-8-sig", errors="replace").strip().split(",")]
+    if header in (["label"] + PIXEL_COLUMNS, PIXEL_COLUMNS):
+        return header
     ncol = len(header)
-    rows = [r for r in body.splitlines() if r.strip()]
-    if not rows:
-        raise CSVFormatError(f"{name}: has a header but no rows")
+    if ncol not in (N_PIXELS, N_PIXELS + 1):
+        raise CSVFormatError(
+            f"{name}: header has {ncol} columns; expected 785 (label,pixel0..pixel783) "
+            "or 784 (pixel0..pixel783)"
+        )
+    expected = (["label"] + PIXEL_COLUMNS) if ncol == N_PIXELS + 1 else PIXEL_COLUMNS
+    bad = next(i for i, (a, b) in enumerate(zip(header, expected)) if a != b)
+    raise CSVFormatError(f"{name}: column {bad + 1} is named {header[bad]!r}; expected {expected[bad]!r}")
+
+
+def _csv_chunks(f: BinaryIO, name: str):
+    """Yield (line numbers, texts) of up to :data:`CSV_CHUNK_ROWS` non-blank rows at a time
+    (the header is line 1). A line longer than :data:`CSV_LINE_LIMIT` is refused."""
+    nums, rows, line_no = [], [], 1
+    while line := f.readline(CSV_LINE_LIMIT):
+        line_no += 1
+        if len(line) == CSV_LINE_LIMIT and not line.endswith(b"\n"):
+            raise CSVFormatError(f"{name}: row {line_no} is over {CSV_LINE_LIMIT // 1024} KB long; "
+                                 "a row of 785 numbers is at most ~3 KB")
+        text = line.decode("utf-8", errors="replace").strip()
+        if text:
+            nums.append(line_no)
+            rows.append(text)
+        if len(rows) == CSV_CHUNK_ROWS:
+            yield nums, rows
+            nums, rows = [], []
+    if rows:
+        yield nums, rows
+
+
+def _parse_csv_chunk(nums: list[int], rows: list[str], header: list[str], name: str):
+    """Rows of numbers -> (pixels (k, 784) uint8, labels (k,) int64 or None), checked:
+    the errors name the row (its line in the file) and the column."""
+    ncol = len(header)
     try:
-        arr = np.loadtxt(io.StringIO("\n".join(rows)), delimiter=",", dtype=np.float64, ndmin=2)
+        arr = np.loadtxt(rows, delimiter=",", dtype=np.float64, ndmin=2)
     except ValueError:
         arr = None
     if arr is None or arr.shape[1] != ncol:
-        _explain_bad_rows(rows, ncol, name)  # raises with row and column
+        _explain_bad_rows(rows, nums, ncol, name)  # raises with row and column
     if np.isnan(arr).any():
         r, c = np.argwhere(np.isnan(arr))[0]
-        raise CSVFormatError(f"{name}: row {r + 2}, column {header[c]!r} is empty or NaN")
-    if labelled:
-        y, px = arr[:, 0], arr[:, 1:]
+        raise CSVFormatError(f"{name}: row {nums[r]}, column {header[c]!r} is empty or NaN")
+    y = None
+    if ncol == N_PIXELS + 1:
+        y, arr = arr[:, 0], arr[:, 1:]
         bad = np.flatnonzero((y != np.round(y)) | (y < 0) | (y > 9))
         if bad.size:
-            raise CSVFormatError(f"{name}: row {bad[0] + 2} has label {y[bad[0]]:g}; labels must be digits 0-9")
-    else:
-        y, px = None, arr
-    bad = np.argwhere((px != np.round(px)) | (px < 0) | (px > 255))
+            raise CSVFormatError(f"{name}: row {nums[bad[0]]} has label {y[bad[0]]:g}; labels must be digits 0-9")
+        y = y.astype(np.int64)
+    bad = np.argwhere((arr != np.round(arr)) | (arr < 0) | (arr > 255))
     if bad.size:
         r, c = bad[0]
         raise CSVFormatError(
-            f"{name}: row {r + 2}, {PIXEL_COLUMNS[c]} = {px[r, c]:g}; pixels must be whole numbers 0-255"
+            f"{name}: row {nums[r]}, {PIXEL_COLUMNS[c]} = {arr[r, c]:g}; pixels must be whole numbers 0-255"
         )
-    x = px.astype(np.uint8).reshape(-1, 28, 28)
-    y = None if y is None else y.astype(np.int64)
-    _freeze(x, y)
-    return Dataset(x, y, Path(name).stem, f"Kaggle CSV: {name}")
+    return arr.astype(np.uint8), y
 
 
-def _explain_bad_rows(rows: list[str], ncol: int, name: str):
+def _explain_bad_rows(rows: list[str], nums: list[int], ncol: int, name: str):
     """Find the first row that does not parse and raise an error naming it."""
-    for i, row in enumerate(rows):
+    for num, row in zip(nums, rows):
         cells = row.split(",")
         if len(cells) != ncol:
-            raise CSVFormatError(f"{name}: row {i + 2} has {len(cells)} cells; the header has {ncol}")
+            raise CSVFormatError(f"{name}: row {num} has {len(cells)} cells; the header has {ncol}")
         for j, cell in enumerate(cells):
             s = cell.strip()
             if s == "" or s.lower() in ("nan", "na"):
-                raise CSVFormatError(f"{name}: row {i + 2}, column {j + 1} is empty or NaN")
+                raise CSVFormatError(f"{name}: row {num}, column {j + 1} is empty or NaN")
             try:
                 float(s)
             except ValueError:
-                raise CSVFormatError(f"{name}: row {i + 2}, column {j + 1} is not a number: {s[:20]!r}") from None
+                raise CSVFormatError(f"{name}: row {num}, column {j + 1} is not a number: {s[:20]!r}") from None
     raise CSVFormatError(f"{name}: could not be read as numbers")
 
 
@@ -293,39 +445,50 @@ def write_kaggle_csv(ds: Dataset, path_or_buf, with_labels: bool | None = None) 
 # ---------------------------------------------------------------- MNIST IDX
 
 
-def _ungzip(raw: bytes, name: str) -> bytes:
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as e:
-        raise IDXFormatError(f"{name}: corrupt or truncated gzip file ({e})") from None
+def parse_idx(src: Source, name: str | None = None, *, max_bytes: int = MAX_BYTES) -> np.ndarray:
+    """Decode an IDX file of unsigned bytes (gzipped or raw; bytes, a path or a file-like)
+    into an array.
+
+    The header is read first: a header announcing more than ``max_bytes`` (e.g. 1.5M
+    images) is refused before any data is read, and the data is inflated block by block
+    into the array the header announces, never further than one byte past its end."""
+    with open_source(src, max_bytes, IDXFormatError) as (f, src_name):
+        name = name or src_name
+        dims = _idx_header(f, name, max_bytes)
+        need = math.prod(dims)
+        out = np.empty(need, np.uint8)
+        got = _read_into(f, out)
+        if got < need:
+            raise IDXFormatError(f"{name}: header announces {dims} = {need} bytes of data but the file "
+                                 f"holds {got} (truncated)")
+        if f.read(1):
+            raise IDXFormatError(f"{name}: header announces {dims} = {need} bytes of data but the file holds more")
+    return out.reshape(dims)
 
 
-def parse_idx(raw: bytes, name: str = "<idx>") -> np.ndarray:
-    """Decode an IDX file (gzipped or raw) of unsigned bytes into an array."""
-    data = _ungzip(raw, name)
-    if len(data) < 4:
-        raise IDXFormatError(f"{name}: too short to be an IDX file ({len(data)} bytes)")
-    zero, dtype, ndim = int.from_bytes(data[:2], "big"), data[2], data[3]
+def _idx_header(f: BinaryIO, name: str, max_bytes: int) -> list[int]:
+    """The dimensions in an IDX header (magic 0x00000801 labels or 0x00000803 images),
+    checked: 28x28 images and a total size within ``max_bytes``."""
+    magic = f.read(4)
+    if len(magic) < 4:
+        raise IDXFormatError(f"{name}: too short to be an IDX file ({len(magic)} bytes)")
+    zero, dtype, ndim = int.from_bytes(magic[:2], "big"), magic[2], magic[3]
     if zero != 0 or dtype != 0x08 or ndim not in (1, 3):
         raise IDXFormatError(
-            f"{name}: wrong magic number 0x{data[:4].hex()}; expected 0x00000801 (labels) "
+            f"{name}: wrong magic number 0x{magic.hex()}; expected 0x00000801 (labels) "
             "or 0x00000803 (images)"
         )
-    hdr = 4 + 4 * ndim
-    if len(data) < hdr:
+    raw = f.read(4 * ndim)
+    if len(raw) < 4 * ndim:
         raise IDXFormatError(f"{name}: truncated header")
-    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    need = int(np.prod(dims))
-    if len(data) - hdr != need:
-        raise IDXFormatError(
-            f"{name}: header announces {dims} = {need} bytes of data but the file holds {len(data) - hdr}"
-            + (" (truncated)" if len(data) - hdr < need else "")
-        )
+    dims = [int.from_bytes(raw[4 * i : 4 * i + 4], "big") for i in range(ndim)]
     if ndim == 3 and tuple(dims[1:]) != (28, 28):
         raise IDXFormatError(f"{name}: images are {dims[1]}x{dims[2]}; DigitLab needs 28x28")
-    return np.frombuffer(data, dtype=np.uint8, offset=hdr).reshape(dims)
+    size = 4 + 4 * ndim + math.prod(dims)
+    if size > max_bytes:
+        what = f"{dims[0]} images" if ndim == 3 else f"{dims[0]} labels"
+        raise FileTooLargeError(f"{name}: header announces {what} ({_mb(size)}); the limit is {_mb(max_bytes)}")
+    return dims
 
 
 def load_idx(images: Source, labels: Source | None = None, *, max_bytes: int = MAX_BYTES) -> Dataset:
@@ -335,20 +498,32 @@ def load_idx(images: Source, labels: Source | None = None, *, max_bytes: int = M
         labels = labels_path_for(Path(images))
     if labels is None:
         raise DataError("an IDX images file needs its labels file")
-    xi, xname = _read_bytes(images, max_bytes)
-    yi, yname = _read_bytes(labels, max_bytes)
-    x, y = parse_idx(xi, xname), parse_idx(yi, yname)
+    x = parse_idx(images, max_bytes=max_bytes)
+    xname = _source_name(images)
+    y = parse_idx(labels, max_bytes=max_bytes)
+    yname = _source_name(labels)
     if x.ndim != 3:
         raise IDXFormatError(f"{xname}: is a labels file (1-D); expected images (magic 0x00000803)")
     if y.ndim != 1:
         raise IDXFormatError(f"{yname}: is an images file; expected labels (magic 0x00000801)")
     if len(x) != len(y):
         raise DataError(f"{xname} has {len(x)} images but {yname} has {len(y)} labels")
-    if len(y) and y.max() > 9:
+    _require_images(len(x), xname)
+    if y.max() > 9:
         raise IDXFormatError(f"{yname}: label {int(y.max())} is not a digit 0-9")
-    x, y = x.copy(), y.astype(np.int64)
+    y = y.astype(np.int64)
     _freeze(x, y)
     return Dataset(x, y, re.sub(r"[-.]images.*", "", xname), f"MNIST IDX: {xname} + {yname}")
+
+
+def _source_name(src: Source) -> str:
+    """The name open_source gives ``src`` (for messages)."""
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        return "<bytes>"
+    if isinstance(src, (str, os.PathLike)):
+        return Path(src).name
+    name = getattr(src, "name", None)
+    return Path(name).name if isinstance(name, str) and name else "<upload>"
 
 
 def labels_path_for(images: Path) -> Path:
@@ -438,10 +613,11 @@ def load(spec: str, *, max_bytes: int = MAX_BYTES) -> Dataset:
     p = Path(spec)
     if p.is_dir():
         return load_idx(*find_idx_pair(p), max_bytes=max_bytes)
-    if not p.exists():
+    if not os.path.lexists(p):
         raise DataError(f"no such file or folder: {spec} (or use 'sample' / 'mnist')")
+    check_regular_file(p)  # symlink loops, FIFOs, devices: a clear error, never a hang
     if p.suffix.lower() == ".npz":
-        return load_npz(p)
+        return load_npz(p, max_bytes=max_bytes)
     if p.name.lower().endswith((".csv", ".csv.gz")) or p.suffix.lower() == ".txt":
         return load_kaggle_csv(p, max_bytes=max_bytes)
     if "idx" in p.name or "ubyte" in p.name:
@@ -475,7 +651,10 @@ def binary_subset(ds: Dataset, classes=(0, 1)) -> Dataset:
     """Only the digits in ``classes`` (the seed's section 2 uses 0 and 1)."""
     if not ds.has_labels:
         raise DataError("cannot select classes of a dataset without labels")
-    return ds.subset(np.isin(ds.labels, classes), f"{ds.name} ({' vs '.join(map(str, classes))})")
+    keep = np.isin(ds.labels, classes)
+    if not keep.any():
+        raise NoImagesError(f"{ds.name} holds no images of {' or '.join(map(str, classes))}")
+    return ds.subset(keep, f"{ds.name} ({' vs '.join(map(str, classes))})")
 
 
 def to_float(images: np.ndarray) -> np.ndarray:

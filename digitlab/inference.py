@@ -17,38 +17,102 @@ from . import data, store
 
 
 class ImageError(data.DataError):
-    """An image file could not be read or holds no ink."""
+    """An image file could not be read, is too large or holds no ink."""
+
+
+MAX_PIXELS = 4096 * 4096  # larger images are refused before decoding (a 10000x10000 PNG took 3.5 GB)
+WORK_SIDE = 1024          # larger images are shrunk to this longer side before the ink is read
 
 
 # ---------------------------------------------------------------- image files
 
 
 def image_file_to_digit(src) -> np.ndarray:
-    """An image file (path or bytes; PNG/JPEG/..., any size, dark-on-light or light-on-dark,
-    transparent background allowed) -> (28, 28) uint8, preprocessed as a drawing
-    (:func:`digitlab.preprocess.to_mnist`)."""
-    from PIL import Image, UnidentifiedImageError
+    """An image file (path or bytes; PNG/JPEG/..., dark-on-light or light-on-dark, 8-bit,
+    16-bit or float, transparent background allowed) -> (28, 28) uint8, preprocessed as
+    a drawing (:func:`digitlab.preprocess.to_mnist`).
 
+    Only regular files are read (a FIFO or a symlink loop is an ImageError). Images over
+    :data:`MAX_PIXELS` are refused from their header, before decoding; JPEGs are decoded
+    at a reduced scale and any image is shrunk to :data:`WORK_SIDE` px on its longer side."""
     from . import preprocess
 
-    label = "<bytes>" if isinstance(src, (bytes, bytearray)) else str(src)
+    raw, label = _image_bytes(src)
+    im = _decode(raw, label)
     try:
-        raw = bytes(src) if isinstance(src, (bytes, bytearray)) else Path(src).read_bytes()
-    except FileNotFoundError:
-        raise ImageError(f"no such file: {label}") from None
-    except IsADirectoryError:
-        raise ImageError(f"{label} is a folder, not an image") from None
-    try:
-        im = Image.open(io.BytesIO(raw))
-        im.load()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-        raise ImageError(f"{label}: not a readable image ({e})") from None
-    try:
-        return preprocess.to_mnist(np.asarray(im.convert("RGBA"), dtype=np.uint8))
+        return preprocess.to_mnist(np.asarray(im))
     except preprocess.EmptyDrawing:
         raise ImageError(f"{label}: no ink found (an empty picture)") from None
     except preprocess.PreprocessError as e:
         raise ImageError(f"{label}: {e}") from None
+
+
+def _image_bytes(src) -> tuple[bytes, str]:
+    """The bytes of an image given as bytes or a path (a regular file up to data.MAX_BYTES)."""
+    if isinstance(src, (bytes, bytearray)):
+        return bytes(src), "<bytes>"
+    label = str(src)
+    size = data.check_regular_file(src, ImageError).st_size
+    if size > data.MAX_BYTES:
+        raise ImageError(f"{label} is {size / 2**20:.0f} MB; the limit is {data.MAX_BYTES / 2**20:.0f} MB")
+    try:
+        return Path(src).read_bytes(), label
+    except OSError as e:
+        raise ImageError(f"{label}: cannot be read ({e.strerror or e})") from None
+
+
+def _decode(raw: bytes, label: str):
+    """Decode ``raw`` into an 8-bit PIL image (RGBA, or L for 16-bit/float modes), at most
+    :data:`WORK_SIDE` px on its longer side; the pixel count is checked before decoding."""
+    import struct
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    broken = (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error)
+    try:
+        with warnings.catch_warnings():  # Pillow's own bomb warning: the size is checked below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(raw))  # reads the header only
+    except Image.DecompressionBombError as e:
+        raise ImageError(f"{label}: too many pixels ({e})") from None
+    except broken as e:
+        raise ImageError(f"{label}: not a readable image ({e})") from None
+    _check_pixels(im.size, label)
+    try:
+        im.draft(None, (WORK_SIDE, WORK_SIDE))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
+        im = _to_8bit(im)
+        im.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.LANCZOS)
+        return im.convert("RGBA")
+    except broken as e:
+        raise ImageError(f"{label}: not a readable image ({e})") from None
+
+
+def _check_pixels(size: tuple[int, int], label: str):
+    w, h = size
+    if w * h > MAX_PIXELS:
+        side = int(MAX_PIXELS**0.5)
+        raise ImageError(f"{label}: {w}x{h} pixels is over the limit of {side}x{side} "
+                         f"({MAX_PIXELS / 1e6:.1f} megapixels); shrink it first")
+
+
+def _to_8bit(im):
+    """Decode ``im`` into an 8-bit mode: 16-bit and float modes ("I;16", "I", "F") -> "L",
+    scaled by their real range (:func:`digitlab.preprocess.unit_range`: 65535 for 16-bit;
+    a plain convert would clip them at 255, binarising the picture); L, RGB and RGBA stay;
+    any other mode (palette, 1-bit, LA, CMYK...) -> "RGBA", transparency kept."""
+    from PIL import Image
+
+    from . import preprocess
+
+    if im.mode in ("I", "F") or im.mode.startswith("I;16"):
+        unit = preprocess.unit_range(np.asarray(im))
+        unit *= 255
+        return Image.fromarray(np.rint(unit, out=unit).astype(np.uint8))
+    if im.mode in ("L", "RGB", "RGBA"):
+        im.load()
+        return im
+    return im.convert("RGBA")
 
 
 # ---------------------------------------------------------------- several models at once

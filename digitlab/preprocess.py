@@ -16,6 +16,8 @@ from PIL import Image
 INK_THRESHOLD = 0.1  # ink below this (0..1) does not count for the bounding box
 BOX = 20             # the longer side of the digit after fitting (MNIST: 20 px)
 SIZE = 28
+TRANSPARENT = 0.5      # a pixel with alpha below this (0..1) is transparent
+ALPHA_INK_SHARE = 0.5  # this share of transparent pixels or more: the background is transparent, alpha is the ink
 
 
 class PreprocessError(ValueError):
@@ -26,26 +28,53 @@ class EmptyDrawing(PreprocessError):
     """There is no ink to read."""
 
 
-def ink(img: np.ndarray) -> np.ndarray:
-    """(H, W, 4|3) or (H, W) picture -> (H, W) float32 ink in [0, 1].
+def unit_range(a: np.ndarray) -> np.ndarray:
+    """Pixel values -> float32 in [0, 1], by their real range: 8-bit /255, 16-bit /65535,
+    bool as 0/1. Other integers and floats are read in the smallest of the ranges 0-1,
+    0-255 and 0-65535 that holds their largest value (a float picture in 0-1, an 8-bit
+    one stored as int32 and a 16-bit PNG read as Pillow's mode "I" all read right)."""
+    a = np.asarray(a)
+    if a.dtype.kind == "b":
+        scale = 1
+    elif a.dtype.kind == "u" and a.dtype.itemsize <= 2:
+        scale = 255 if a.dtype.itemsize == 1 else 65535
+    else:
+        top = a.max(initial=0)
+        scale = next((s for s in (1, 255) if top <= s), 65535)
+    out = a.astype(np.float32)  # one copy, then in place (a 16-megapixel picture is 64 MB)
+    out /= np.float32(scale)
+    return np.clip(out, 0, 1, out=out)
 
-    A canvas gives RGBA; where the background is transparent the ink is the alpha
-    (white, black or coloured strokes alike). An opaque picture is read by luminance,
-    inverted when its background is light (dark ink on paper)."""
+
+def ink(img: np.ndarray) -> np.ndarray:
+    """(H, W, 4|3|1) or (H, W) picture -> (H, W) float32 ink in [0, 1].
+
+    Values are read by their real range (:func:`unit_range`: 8-bit, 16-bit or float).
+
+    Alpha is the drawing when the background is transparent, i.e. when at least
+    ``ALPHA_INK_SHARE`` (half) of the pixels are transparent (alpha < ``TRANSPARENT``):
+    the opaque pixels are then the strokes and the ink is the alpha (white, black or
+    coloured strokes alike; the canvas draws this way). Any other picture is read by
+    luminance, inverted when its background is light (dark ink on paper); its few
+    transparent pixels, if any, are first blended onto its background colour (the
+    median of its opaque pixels), so a stray transparent pixel is not ink."""
     a = np.asarray(img)
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)) or min(a.shape[:2]) < 2:
         raise PreprocessError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image, got shape {a.shape}")
     if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
         raise PreprocessError(f"image values must be numbers, got {a.dtype}")
-    a = a.astype(np.float32)
-    if a.max(initial=0) > 1.0:
-        a = a / 255.0
+    a = unit_range(a)
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]
     if a.ndim == 3:
         lum = a[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
-        if a.shape[2] == 4 and a[..., 3].min() < 0.99:  # transparent background: alpha is the ink
-            return np.clip(a[..., 3], 0, 1)
+        if a.shape[2] == 4:
+            alpha = a[..., 3]
+            opaque = alpha >= TRANSPARENT
+            if 1 - opaque.mean() >= ALPHA_INK_SHARE:  # transparent background: alpha is the ink
+                return np.ascontiguousarray(alpha)
+            if not opaque.all():  # opaque picture, a few transparent pixels: blend them onto its background
+                lum = alpha * lum + (1 - alpha) * np.median(lum[opaque])
         a = lum
     if np.median(a) > 0.5:  # light background: dark ink on paper
         a = 1.0 - a
