@@ -43,7 +43,7 @@ else:  # imported by the ASGI server: the app, with the live route (`streamlit r
 
     from starlette.routing import Route
 
-    from digitlab import live
+    from digitlab import live, training
 
     os.environ["DIGITLAB_LIVE_ROUTE"] = live.ROUTE  # pages/train.py mounts the polling component
-    app = st.App(__file__, routes=[Route(live.ROUTE, live.endpoint)])
+    app = st.App(__file__, routes=[Route(live.ROUTE, live.endpoint)], lifespan=training.server_lifespan)

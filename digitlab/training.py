@@ -15,9 +15,21 @@ Events (dicts, each with ``job`` and a per-job ``seq``):
 * ``{"type": "done" | "stopped", "model": name or None, "metrics": {...}}`` / ``{"type": "error", "error": "..."}``
 
 Stop: a shared event polled by the trainers every batch (numpy, Keras) or every
-chunk of ~8 batches (scikit-learn), so a running job ends within about a second.
-A job that has not ended ``stop_grace`` seconds (3 s) after Stop has its process
-terminated; a fresh worker is spawned and the queue goes on.
+chunk of ~8 batches (scikit-learn), so a running job ends within about a second. A
+thread in the child acknowledges the Stop at once (a ``stopping`` event): an
+acknowledged job is left to reach its next poll however busy the machine is (an
+epoch's validation pass can take seconds under load, and killing it then lost the
+epoch that had finished), and is terminated only if it still runs ``stop_timeout``
+seconds (60 s) after Stop. A process that does not even acknowledge within
+``stop_grace`` seconds (3 s) is stuck and terminated. Either way a fresh worker is
+spawned and the queue goes on.
+
+Lifetime: the child ends with its parent, by any signal. It watches its parent's pid
+twice a second and exits when it changes (the parent died: SIGKILL included);
+``PR_SET_PDEATHSIG`` is not used because it fires when the *thread* that started the
+child ends, and the Worker may be started from a short-lived Streamlit script thread.
+On SIGTERM/SIGINT the server shuts the worker down from ``app.py``'s lifespan (uvicorn
+re-raises the signal after its shutdown, so ``atexit`` alone never ran).
 
 A stopped job **keeps its partial model** when at least one epoch (or, for the
 binary net, one reported step) finished: it is saved like any other with
@@ -50,6 +62,16 @@ import numpy as np
 from . import data, models, store
 
 STATES = ("queued", "running", "done", "stopped", "error")
+
+
+def is_job_id(s) -> bool:
+    """Is ``s`` a job id as :meth:`Worker.submit` makes them (``j{n}-{6 hex}``, e.g. ``j3-9f1c2a``)?
+    The Train page checks an id from the address with it before using or showing it."""
+    import re
+
+    return isinstance(s, str) and re.fullmatch(r"j[1-9][0-9]{0,11}-[0-9a-f]{6}", s) is not None
+
+
 MAX_BATCH_EVENTS = 500
 KEPT_BATCHES = 120  # batch events a finished job keeps (its live chart showed at most that many)
 MAX_FINISHED_JOBS = 200  # finished jobs remembered (status/events) before the oldest are forgotten
@@ -129,7 +151,8 @@ def run_job(job: dict, emit, should_stop) -> dict:
         except data.DataError as e:
             metrics["test_error"] = str(e)
     emit({"type": "phase", "phase": "saving"})
-    name = store.unique_name(job.get("name") or f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
+    # a chosen name is used as given (store.save refuses a taken one); only a generated name gets a suffix
+    name = job.get("name") or store.unique_name(f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
     meta = {
         "config": models.config_dict(cfg), "preset": job.get("preset"), "dataset": {"spec": job.get("data") or "sample",
         "name": ds.name, "n_train": len(train_ds), "n_val": len(val_ds)}, "seed": seed,
@@ -163,10 +186,52 @@ def _curves(history: dict, epochs_seen: list) -> dict:
 # ---------------------------------------------------------------- the child process
 
 
-def _worker_main(job_q, ev_q, stop_ev):
+PARENT_POLL_S = 0.5  # how often the child checks that its parent is alive
+
+
+def _watch_parent(parent_pid: int):
+    """Child side: end this process as soon as its parent is gone (reparented: a new ppid)."""
+    while True:
+        time.sleep(PARENT_POLL_S)
+        if os.getppid() != parent_pid:
+            os._exit(3)  # nothing to save for: the store stays consistent (saves are atomic)
+
+
+class StopFlag:
+    """The Stop request shared by the server and its trainer: one byte of shared memory.
+
+    Not a ``multiprocessing.Event``: its ``set()`` waits for every process sleeping in
+    ``wait()`` to wake, and its lock stays taken if a process dies (or is stopped) while
+    holding it, so one frozen or killed trainer could hang the server's Stop button.
+    A lock-free byte has neither problem: the parent writes it, the child reads it."""
+
+    def __init__(self, ctx):
+        self._v = ctx.RawValue("b", 0)
+
+    def set(self):
+        self._v.value = 1
+
+    def clear(self):
+        self._v.value = 0
+
+    def is_set(self) -> bool:
+        return self._v.value == 1
+
+
+def _acknowledge_stop(stop_flag: StopFlag, ev_q, jid: str, done: threading.Event):
+    """Child side: report a Stop the moment it is asked (the trainer honours it at its next poll)."""
+    while not done.wait(0.1):
+        if stop_flag.is_set():
+            ev_q.put({"type": "stopping", "job": jid, "t": time.time()})
+            return
+
+
+def _worker_main(job_q, ev_q, stop_ev, parent_pid: int | None = None):
     """Child process: take jobs from ``job_q`` until None; events to ``ev_q``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the server's terminal is the parent's business
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if parent_pid is not None:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), name="digitlab-parent-watch", daemon=True).start()
     ev_q.put({"type": "ready", "pid": os.getpid()})
     while True:
         job = job_q.get()
@@ -186,19 +251,39 @@ def _worker_main(job_q, ev_q, stop_ev):
             ev_q.put({**ev, "job": jid, "t": time.time()})
 
         ev_q.put({"type": "started", "job": jid, "t": time.time(), "pid": os.getpid()})
+        done = threading.Event()
+        threading.Thread(target=_acknowledge_stop, args=(stop_ev, ev_q, jid, done), daemon=True).start()
         try:
             if job.get("_test_hook"):
-                _test_hook(job["_test_hook"], emit, stop_ev.is_set)
+                emit = _test_hook(job["_test_hook"], emit, stop_ev.is_set)
             final = run_job(job, emit, stop_ev.is_set)
         except BaseException as e:  # noqa: BLE001 - reported as the job's error; the worker goes on
             final = {"type": "error", "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(limit=8)}
+        done.set()
         ev_q.put({**final, "job": jid, "t": time.time()})
 
 
 def _test_hook(hook: str, emit, should_stop):
-    """Misbehaving jobs for the tests: ``raise`` raises, ``hang`` ignores Stop, ``sleep:S`` sleeps."""
+    """Misbehaving jobs for the tests: ``raise`` raises, ``hang`` ignores Stop, ``freeze`` stops its
+    process (SIGSTOP), ``sleep:S`` sleeps,
+    ``slow-epoch-end:S`` spends S seconds (not polling Stop) before reporting its first epoch,
+    as a busy machine's validation pass does. Returns the ``emit`` the job then uses."""
+    if hook.startswith("slow-epoch-end:"):
+        delay, slowed = float(hook.split(":")[1]), []
+
+        def slow_emit(ev):
+            if ev.get("type") == "epoch" and not slowed:
+                slowed.append(ev)
+                emit({"type": "phase", "phase": "epoch end (test delay)"})
+                time.sleep(delay)
+            emit(ev)
+        return slow_emit
     if hook == "raise":
         raise RuntimeError("boom (test hook)")
+    if hook == "freeze":  # the whole process stops (SIGSTOP): it cannot even acknowledge a Stop
+        emit({"type": "phase", "phase": "frozen"})
+        time.sleep(0.5)  # the queue's feeder thread sends the event first
+        os.kill(os.getpid(), signal.SIGSTOP)
     if hook == "hang":
         emit({"type": "phase", "phase": "hanging"})
         while True:
@@ -207,6 +292,7 @@ def _test_hook(hook: str, emit, should_stop):
         end = time.monotonic() + float(hook.split(":")[1])
         while time.monotonic() < end and not should_stop():
             time.sleep(0.02)
+    return emit
 
 
 # ---------------------------------------------------------------- the parent side
@@ -237,7 +323,7 @@ def _no_main_reimport():
 class _Job:
     __slots__ = ("id", "kind", "name", "preset", "config", "data", "seed", "test", "state", "error", "traceback",
                  "model", "metrics", "progress", "phase", "epochs", "batches", "events", "submitted", "started",
-                 "finished", "stop_requested", "stop_acked", "hook")
+                 "finished", "stop_requested", "stop_seen", "stop_acked", "hook")
 
     def __init__(self, **kw):
         for k in self.__slots__:
@@ -251,7 +337,7 @@ class Worker:
 
     Thread-safe; ``status``/``events``/``jobs`` read parent-side state only (cheap)."""
 
-    def __init__(self, *, stop_grace: float = 3.0, start: bool = True):
+    def __init__(self, *, stop_grace: float = 3.0, stop_timeout: float = 60.0, start: bool = True):
         self._ctx = mp.get_context("spawn")
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
@@ -261,7 +347,8 @@ class Worker:
         self._proc = self._job_q = self._ev_q = self._stop_ev = None
         self._closed = False
         self._homes: dict[str, str] = {}  # job id -> DIGITLAB_HOME at submit time (the child follows it)
-        self.stop_grace = stop_grace
+        self.stop_grace = stop_grace  # seconds for the child to acknowledge a Stop
+        self.stop_timeout = stop_timeout  # seconds for an acknowledged job to end
         self.generation = 0
         self.pid = None
         self._ids = itertools.count(1)
@@ -273,8 +360,8 @@ class Worker:
     # ---- process management (listener thread or under the lock)
 
     def _spawn(self):
-        self._job_q, self._ev_q, self._stop_ev = self._ctx.Queue(), self._ctx.Queue(), self._ctx.Event()
-        self._proc = self._ctx.Process(target=_worker_main, args=(self._job_q, self._ev_q, self._stop_ev),
+        self._job_q, self._ev_q, self._stop_ev = self._ctx.Queue(), self._ctx.Queue(), StopFlag(self._ctx)
+        self._proc = self._ctx.Process(target=_worker_main, args=(self._job_q, self._ev_q, self._stop_ev, os.getpid()),
                                        name="digitlab-trainer", daemon=True)
         with _no_main_reimport():
             self._proc.start()
@@ -374,6 +461,8 @@ class Worker:
         j.events.append(ev)
         if typ == "started":
             j.started = ev.get("t", j.started)
+        elif typ == "stopping":
+            j.stop_seen = ev.get("t", time.time())
         elif typ == "phase":
             j.phase = ev.get("phase")
             if j.stop_requested is not None and j.phase in ("evaluating", "saving"):
@@ -398,7 +487,9 @@ class Worker:
             return
         j = self._jobs[jid]
         alive = self._proc is not None and self._proc.is_alive()
-        if j.stop_requested and not j.stop_acked and time.time() - j.stop_requested > self.stop_grace:
+        waited = time.time() - j.stop_requested if j.stop_requested else 0.0
+        if j.stop_requested and not j.stop_acked and (
+                waited > self.stop_timeout or (j.stop_seen is None and waited > self.stop_grace)):
             self._kill()
             j.events.append({"type": "stopped", "job": jid, "seq": len(j.events), "t": time.time(),
                              "model": None, "terminated": True})
@@ -546,6 +637,21 @@ class Worker:
 
 _singleton: Worker | None = None
 _singleton_lock = threading.Lock()
+
+
+@contextlib.asynccontextmanager
+async def server_lifespan(_app):
+    """The ASGI server's lifespan (``app.py``): on shutdown (SIGTERM, SIGINT), end the worker.
+
+    uvicorn re-raises the signal once its shutdown is done, so the process dies by it and
+    ``atexit`` handlers never run; this is the hook that does. The running job is asked
+    to stop (it keeps its finished epochs if it gets there within ``shutdown``'s wait)."""
+    import asyncio
+
+    yield None
+    w = current_worker()
+    if w is not None:
+        await asyncio.to_thread(w.shutdown)
 
 
 def current_worker() -> Worker | None:

@@ -17,7 +17,6 @@ import os
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import blas
 from .activations import ACTIVATIONS, DERIVATIVES
 from .init import INITIALIZERS, default_for
 
@@ -115,7 +114,6 @@ class Dense(Layer):
         self.units, self.activation = int(units), activation
         self.kernel_initializer = kernel_initializer or default_for(activation)
         self.workers = 1  # threads sharing large GEMMs (set by Sequential)
-        self.same_bits = False  # GEMMs with the same bits with 1 and 2 BLAS threads (set by fit, see blas.py)
 
     def build(self, input_shape, rng=None, dtype=np.float32):
         super().build(input_shape, rng, dtype)
@@ -142,13 +140,8 @@ class Dense(Layer):
         parallel_for(lambda g: np.matmul(A[g[0] : g[1]], B, out=out[g[0] : g[1]]), parts, w)
         return out
 
-    def _mm(self, A, B, out=None):
-        if self.same_bits:  # a fit that switches BLAS threads stays bitwise reproducible
-            return blas.matmul(A, B, out=out, product=self._matmul)
-        return self._matmul(A, B, out=out)
-
     def forward(self, X, training=False):
-        Z = self._mm(X, self.params["W"])  # (n, d) @ (d, u) -> (n, u)
+        Z = self._matmul(X, self.params["W"])  # (n, d) @ (d, u) -> (n, u)
         Z += self.params["b"]
         if self.activation == "relu":
             A = np.maximum(Z, 0, out=Z)
@@ -163,9 +156,9 @@ class Dense(Layer):
 
     def backward_z(self, dZ):
         """Backward from dL/dZ (skips the activation: used for softmax + cross-entropy)."""
-        self._mm(self._X.T, dZ, out=self.grads["W"])  # (d, n) @ (n, u) -> (d, u)
+        self._matmul(self._X.T, dZ, out=self.grads["W"])  # (d, n) @ (n, u) -> (d, u)
         np.sum(dZ, axis=0, out=self.grads["b"])
-        return self._mm(dZ, self.params["W"].T) if self.need_dx else None  # (n, u) @ (u, d)
+        return self._matmul(dZ, self.params["W"].T) if self.need_dx else None  # (n, u) @ (u, d)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": self.activation,

@@ -10,8 +10,11 @@ layers see as views, so an optimiser step is a handful of vectorised operations,
 the depth. BLAS runs with one thread in predict (threadpoolctl) and in a conv net's fit; conv
 nets use the second core through ``workers`` threads that pull im2col chunks (and pooling /
 large dense GEMM slices, optimiser parts) from a shared queue, which degrades gracefully on
-a busy box. A dense net's fit times 1 against 2 BLAS threads as it goes (``BlasTuner``), its
-products summed so that either gives the same bits (``blas.matmul``).
+a busy box. A dense net's fit times 1 against 2 BLAS threads as it goes (``BlasTuner``).
+
+Reproducibility (see ``blas.py``): with a fixed ``blas_threads`` a seeded fit gives the same
+bits on one machine; a tuned fit (``blas_threads=None``, dense nets) may switch thread count
+between batches, and then agrees with a fixed-count fit to float32 rounding, not bit for bit.
 """
 from __future__ import annotations
 
@@ -312,9 +315,6 @@ class Sequential:
             self._tuner = BlasTuner(cands)
         tuner = self._tuner
         self.last_fit_threads = counts = {c: 0 for c in cands}
-        blocked = [l for l in self.layers if isinstance(l, Dense) and len(cands) > 1]
-        for l in blocked:
-            l.same_bits = True  # products summed the same way with 1 and 2 BLAS threads (blas.matmul)
         try:
             with threadpool_limits(tuner.candidates[0], user_api="blas"):
                 for epoch in range(1, epochs + 1):
@@ -358,8 +358,6 @@ class Sequential:
                     optimizer.lr *= lr_decay
         finally:
             first.need_dx = True
-            for l in blocked:
-                l.same_bits = False
             optimizer.lr = lr0 if lr_decay != 1.0 else optimizer.lr
         return hist
 
