@@ -46,6 +46,44 @@ def use_dataset(ds: data.Dataset) -> None:
     st.session_state["dataset"] = ds
 
 
+# What one session keeps of the datasets it loaded (uploads, full MNIST) in ``data_loaded``,
+# the Data page's cache of loads (key -> ("ok", Dataset) | ("error", message), oldest first):
+MAX_KEPT_DATASETS = 2  # datasets held, the one in use included (the shared sample is not counted)
+MAX_KEPT_BYTES = 200 * 2**20  # their images and labels together (the one in use is kept whatever its size)
+MAX_KEPT_ERRORS = 8  # remembered failed loads (so a bad file is not parsed again on every rerun)
+
+
+def _nbytes(ds: data.Dataset) -> int:
+    return ds.images.nbytes + (0 if ds.labels is None else ds.labels.nbytes)
+
+
+def loads_cache() -> dict:
+    return st.session_state.setdefault("data_loaded", {})
+
+
+def trim_loads(room: int = 0) -> None:
+    """Forget the oldest loads until the datasets this session holds (the cached ones and
+    the one in use) are at most ``MAX_KEPT_DATASETS - room`` and ``MAX_KEPT_BYTES``. The
+    dataset in use is never forgotten; ``room=1`` makes space before a new load."""
+    cache = loads_cache()
+    cur = st.session_state.get("dataset")
+    errors = [k for k, (status, _) in cache.items() if status != "ok"]
+    for k in errors[: max(0, len(errors) - MAX_KEPT_ERRORS)]:
+        del cache[k]
+
+    def held() -> list[data.Dataset]:
+        found = {id(v): v for status, v in cache.values() if status == "ok"}
+        if cur is not None and cur is not sample():
+            found[id(cur)] = cur
+        return list(found.values())
+
+    for k in [k for k, (status, v) in cache.items() if status == "ok" and v is not cur]:  # oldest first
+        h = held()
+        if len(h) <= max(1, MAX_KEPT_DATASETS - room) and sum(map(_nbytes, h)) <= MAX_KEPT_BYTES:
+            break
+        del cache[k]
+
+
 def lang() -> str:
     return st.session_state.get("lang", "en")
 

@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 from digitlab import data, viz
-from pages.common import current_dataset, sample, t, use_dataset
+from pages.common import current_dataset, loads_cache, sample, t, trim_loads, use_dataset
 
 st.title(t("data.title"))
 st.caption(t("data.intro"))
@@ -13,9 +13,13 @@ src = st.radio(t("data.source"), SOURCES, format_func=lambda s: t(f"data.src.{s}
 
 
 def try_load(key, loader, *args):
-    """Load once per distinct input; on failure show why and keep the dataset in use."""
-    cache = st.session_state.setdefault("data_loaded", {})
-    if key not in cache:
+    """Load once per distinct input; on failure show why and keep the dataset in use.
+    The session keeps only a few loads (pages.common.trim_loads), the newest."""
+    cache = loads_cache()
+    if key in cache:
+        cache[key] = cache.pop(key)  # used again: the newest
+    else:
+        trim_loads(room=1)
         try:
             with st.spinner(t("data.reading")):
                 cache[key] = ("ok", loader(*args))
@@ -29,6 +33,7 @@ def try_load(key, loader, *args):
         use_dataset(value)
         st.session_state["data_last_key"] = key
         st.toast(t("data.now_using", name=value.name))
+    trim_loads()
 
 
 if src == "sample":
@@ -53,7 +58,7 @@ elif src == "idx":
 elif src == "mnist":
     split = st.selectbox(t("data.split"), ["train", "test"], format_func=lambda s: t(f"data.split.{s}"))
     if st.button(t("data.load_mnist"), type="primary"):
-        st.session_state.get("data_loaded", {}).pop(("mnist", split), None)  # retry on every press
+        loads_cache().pop(("mnist", split), None)  # retry on every press
         try_load(("mnist", split), data.load_mnist, split)
 
 ds = current_dataset()

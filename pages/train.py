@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from digitlab import live, models, store, viz
+from digitlab import live, models, store, training, viz
 from pages.common import (current_dataset, dataset_spec, guard, lang, live_component, live_route, mt, sample,
                           stored_models, t, worker)
 
@@ -76,7 +76,37 @@ if start:
 
 # ------------------------------------------------------------------ the job being watched
 
-jid = st.query_params.get("job") or st.session_state.get("train_job")
+# Words this page adds (to move into digitlab/texts with the next edit there).
+PAGE_TEXTS = {
+    "en": {"train.not_job_id": "The address asks for job= something that is not a job id (ids look like j3-9f1c2a), "
+                               "so no job is shown. It was:"},
+    "es": {"train.not_job_id": "La dirección pide job= algo que no es un identificador de trabajo (son como "
+                               "j3-9f1c2a), así que no se muestra ningún trabajo. Era:"},
+}
+
+
+def pt(key: str) -> str:
+    table = PAGE_TEXTS.get(lang(), PAGE_TEXTS["en"])
+    return table.get(key) or PAGE_TEXTS["en"][key]
+
+
+def job_from_address() -> tuple[str | None, bool]:
+    """(the job id in the address, or None; was what it held refused?). The address is
+    anyone's text: only a well-formed job id is used, and a refused one is shown as plain
+    text (st.code), never as Markdown."""
+    raw = st.query_params.get("job")
+    if not raw:
+        return None, False
+    if training.is_job_id(raw):
+        return raw, False
+    st.error(pt("train.not_job_id"))
+    st.code(raw if len(raw) <= 200 else raw[:200] + "…", language=None, wrap_lines=True)
+    return None, True
+
+
+jid, refused = job_from_address()
+if not refused:
+    jid = jid or st.session_state.get("train_job")
 
 
 fmt_pct = live.fmt_pct
@@ -90,7 +120,7 @@ def render_job(jid: str):
     try:
         s = worker().status(jid)
     except KeyError:
-        st.info(t("train.job_unknown", job=jid))
+        st.info(t("train.job_unknown", job=f"`{jid}`"))  # a checked id, as code: plain text
         return
     state = s["state"]
     if state in ACTIVE:  # one HTML block with SVG charts (Plotly redrawn twice a second costs ~0.3 core)

@@ -69,3 +69,67 @@ def test_full_mnist_offline_message(at):
     assert not at.exception
     assert at.error and "offline" in at.error[0].value
     assert ds_name(at) == "MNIST sample (10k)"
+
+
+# ------------------------------------------------------------------ issue 12 item 14: bounded per-session data
+
+
+def held_datasets(at) -> list:
+    """Every distinct Dataset reachable from the session's state (nested dicts, lists, tuples)."""
+    from digitlab.data import Dataset
+
+    seen, out = set(), []
+
+    def visit(v):
+        if isinstance(v, Dataset):
+            if id(v) not in seen:
+                seen.add(id(v))
+                out.append(v)
+        elif isinstance(v, dict):
+            for w in v.values():
+                visit(w)
+        elif isinstance(v, (list, tuple, set)):
+            for w in v:
+                visit(w)
+
+    for k in list(at.session_state._state._state.filtered_state):
+        visit(at.session_state[k])
+    return out
+
+
+def upload_several(at, n, size=12):
+    at.radio(key="data_source").set_value("csv").run()
+    for k in range(n):
+        x, y = random_digits(size + k, seed=k)
+        at.file_uploader(key="data_csv").set_value((f"t{k}.csv", csv_text(x, y).encode(), "text/csv")).run()
+        assert not at.exception and not at.error
+        assert len(at.session_state["dataset"]) == size + k and np.array_equal(at.session_state["dataset"].images, x)
+
+
+def test_uploads_kept_in_a_session_are_bounded(at):
+    upload_several(at, 5)
+    uploaded = [d for d in held_datasets(at) if d.name != "MNIST sample (10k)"]
+    assert any(d is at.session_state["dataset"] for d in uploaded)  # the one in use is kept
+    assert len(uploaded) <= 2, [len(d) for d in uploaded]  # pages.common.MAX_KEPT_DATASETS
+
+
+def test_uploads_kept_in_a_session_fit_a_byte_budget(at, monkeypatch):
+    from pages import common
+
+    one = 20 * 784 + 20 * 8  # a 20-digit dataset: images + int64 labels
+    monkeypatch.setattr(common, "MAX_KEPT_BYTES", int(1.5 * one), raising=False)
+    upload_several(at, 3, size=20)
+    uploaded = [d for d in held_datasets(at) if d.name != "MNIST sample (10k)"]
+    assert [len(d) for d in uploaded] == [22]  # only the one in use fits
+
+
+def test_the_sample_is_shared_by_sessions_not_copied(at):
+    other = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    other.run()
+    other.switch_page("pages/data.py")
+    other.run()
+    assert at.session_state["dataset"] is other.session_state["dataset"]  # one object per server
+    upload_several(at, 1)
+    at.radio(key="data_source").set_value("sample").run()
+    next(b for b in at.button if b.label == "Use the bundled sample").click().run()
+    assert at.session_state["dataset"] is other.session_state["dataset"]
