@@ -37,3 +37,27 @@ def model_text(lang: str, kind: str, setting: str | None = None, attr: str = "la
     if lang == "es":
         return es_models.T.get(key, english)
     return english
+
+
+# ---------------------------------------------------------------- numbers, the language's way
+
+_SEPARATORS = {"en": (",", "."), "es": (".", ",")}  # (thousands, decimal)
+
+
+def number(lang: str, v, decimals: int = 0) -> str:
+    """``v`` with the language's separators: en ``3,000.5``, es ``3.000,5``; "–" for None/NaN.
+
+    (Spanish: the RAE writes no separator in 4-digit numbers; DigitLab writes one anyway, so
+    that 3.000 and 10.000 line up in a table.)"""
+    if v is None or (isinstance(v, float) and v != v):
+        return "–"
+    thousands, dec = _SEPARATORS.get(lang, _SEPARATORS["en"])
+    s = f"{v:,.{decimals}f}"
+    return s.replace(",", "\0").replace(".", dec).replace("\0", thousands)
+
+
+def percent(lang: str, fraction, decimals: int = 2) -> str:
+    """A fraction as a percentage: en ``77.10%``, es ``77,10 %`` (Spanish puts a space before %)."""
+    if fraction is None or (isinstance(fraction, float) and fraction != fraction):
+        return "–"
+    return number(lang, 100 * fraction, decimals) + ("\u00a0%" if lang == "es" else "%")
