@@ -19,6 +19,7 @@ TensorFlow import, no unpickling (:func:`digitlab.models.build_predictor`).
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -37,8 +38,12 @@ from . import models
 
 FORMAT = "digitlab-model"
 FORMAT_VERSION = 1
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+NAME_MAX = 64  # the longest model name: check_name accepts it and unique_name never cuts below it
+NAME_RE = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{NAME_MAX - 1}}}")  # used with fullmatch (no "$" newline)
+LEFTOVER_PREFIXES = (".tmp-", ".del-")  # crashed saves (.tmp-<token>, run_job's .tmp-keras-<token>) and deletes
+LEFTOVER_MAX_AGE_S = 3600.0  # older leftovers are removed at a process's first use of the store
 _lock = threading.RLock()
+_cleaned: set[str] = set()  # models folders this process has cleaned of old leftovers
 
 
 class StoreError(Exception):
@@ -47,6 +52,10 @@ class StoreError(Exception):
 
 class ModelNotFoundError(StoreError, FileNotFoundError):
     """No model of that name."""
+
+
+class ModelExistsError(StoreError, FileExistsError):
+    """A model of that name already exists (also when another save took the name meanwhile)."""
 
 
 class CorruptModelError(StoreError):
@@ -60,15 +69,24 @@ def home() -> Path:
 
 
 def models_dir() -> Path:
+    """``home()/models`` (created); the first use of a store in a process removes its old leftovers."""
     d = home() / "models"
     d.mkdir(parents=True, exist_ok=True)
+    key = str(d)
+    if key not in _cleaned:
+        _cleaned.add(key)
+        try:
+            _cleanup_dir(d, LEFTOVER_MAX_AGE_S)
+        except OSError:
+            pass  # clean-up is best effort; the store works without it
     return d
 
 
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise StoreError(
-            f"invalid model name {name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            f"invalid model name {name!r}: use 1-{NAME_MAX} letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
         )
     return name
 
@@ -81,15 +99,26 @@ def exists(name: str) -> bool:
     return (_path(name) / "meta.json").is_file()
 
 
+def check_free(name: str) -> str:
+    """``name`` if it is a valid name no model (or other entry) uses, else StoreError/ModelExistsError."""
+    if (_path(name)).exists():
+        raise ModelExistsError(f"a model named {name!r} already exists (delete or rename it first)")
+    return name
+
+
 def unique_name(base: str) -> str:
-    """``base`` if free, else ``base-2``, ``base-3``..."""
-    base = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-._")[:56] or "model"
+    """A free valid name made from ``base``: ``base`` itself if free, else ``base-2``, ``base-3``...
+    (cut so that the whole name stays within NAME_MAX). For generated names only: a name the
+    user chose is used as given (:func:`save` refuses it when taken)."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", str(base)).strip("-._") or "model"
     if not base[0].isalnum():
         base = "m" + base
+    base = base[:NAME_MAX]
     name, i = base, 2
     while (models_dir() / name).exists():
-        name, i = f"{base}-{i}", i + 1
-    return name
+        suffix = f"-{i}"
+        name, i = base[:NAME_MAX - len(suffix)] + suffix, i + 1
+    return check_name(name)
 
 
 # ---------------------------------------------------------------- writing
@@ -144,7 +173,9 @@ def _write_payload(folder: Path, token: str, arrays: dict, files: dict | None) -
     """Write ``weights-<token>.npz`` (and copies of ``files``) into ``folder``; return the files table."""
     table = {}
     wname = f"weights-{token}.npz"
-    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    # np.asarray(order="C"), not np.ascontiguousarray: that one turns a 0-d array (numpy-binary's
+    # input_scale) into shape (1,); every array's shape must round-trip exactly
+    arrays = {k: np.asarray(v, order="C") for k, v in arrays.items()}
     for k, v in arrays.items():
         if v.dtype == object:
             raise StoreError(f"array {k!r} has dtype object; only numeric arrays are stored")
@@ -177,7 +208,7 @@ def save(name: str, *, kind: str, arrays: dict, spec: dict, meta: dict | None = 
     with _lock:
         final = models_dir() / name
         if final.exists() and not overwrite:
-            raise StoreError(f"a model named {name!r} already exists")
+            raise ModelExistsError(f"a model named {name!r} already exists")
         record = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind, "label": mk.label,
             "classes": mk.classes, "created": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
@@ -196,13 +227,24 @@ def save(name: str, *, kind: str, arrays: dict, spec: dict, meta: dict | None = 
             try:
                 record["files"] = _write_payload(tmp, token, arrays, files)
                 _write_json_atomic(tmp / "meta.json", record)
-                os.rename(tmp, final)  # commit point (fails if a folder appeared meanwhile)
+                try:
+                    os.rename(tmp, final)  # commit point (fails if a model folder appeared meanwhile)
+                except OSError as e:
+                    if _taken(e, final):  # another process saved this name first
+                        raise ModelExistsError(f"a model named {name!r} already exists "
+                                               "(another save took the name)") from None
+                    raise
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
             _fsync_dir(final.parent)
         _cache.pop(name, None)
     return {"name": name, **record}
+
+
+def _taken(e: OSError, dst: Path) -> bool:
+    """True when a failed ``os.rename(src, dst)`` means ``dst`` is taken (a non-empty folder or a file)."""
+    return e.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR) or os.path.lexists(dst)
 
 
 def _remove_unreferenced(folder: Path, keep: dict, old: dict):
@@ -224,8 +266,13 @@ def rename(old: str, new: str) -> None:
             raise ModelNotFoundError(f"no model named {old!r}")
         dst = models_dir() / new
         if dst.exists():
-            raise StoreError(f"a model named {new!r} already exists")
-        os.rename(src, dst)
+            raise ModelExistsError(f"a model named {new!r} already exists")
+        try:
+            os.rename(src, dst)
+        except OSError as e:
+            if _taken(e, dst):
+                raise ModelExistsError(f"a model named {new!r} already exists") from None
+            raise
         _fsync_dir(dst.parent)
         _cache.pop(old, None)
 
@@ -242,18 +289,119 @@ def delete(name: str) -> None:
         _cache.pop(name, None)
 
 
-def cleanup(max_age_s: float = 3600) -> int:
-    """Remove leftovers of crashed saves/deletes older than ``max_age_s``; returns how many."""
+def cleanup(max_age_s: float = LEFTOVER_MAX_AGE_S) -> int:
+    """Remove leftovers of crashed saves/deletes older than ``max_age_s``; returns how many.
+
+    Called once per process and store by :func:`models_dir` (with the default age, so a
+    save another process is making right now is never touched)."""
+    return _cleanup_dir(models_dir(), max_age_s)
+
+
+def _newest_mtime(p: Path) -> float:
+    t = p.lstat().st_mtime
+    if p.is_dir() and not p.is_symlink():
+        for q in p.iterdir():
+            try:
+                t = max(t, q.lstat().st_mtime)
+            except OSError:
+                pass
+    return t
+
+
+def _cleanup_dir(d: Path, max_age_s: float) -> int:
+    """Old ``.tmp-*``/``.del-*`` entries in ``d`` and old ``.meta.json.*.part`` files in its models."""
     n = 0
     now = time.time()
-    for p in models_dir().iterdir():
-        if p.name.startswith((".tmp-", ".del-")) and now - p.stat().st_mtime > max_age_s:
-            shutil.rmtree(p, ignore_errors=True)
-            n += 1
+    for p in d.iterdir():
+        try:
+            if p.name.startswith(LEFTOVER_PREFIXES):
+                if now - _newest_mtime(p) > max_age_s:
+                    if p.is_dir() and not p.is_symlink():
+                        shutil.rmtree(p, ignore_errors=True)
+                    else:
+                        p.unlink()
+                    n += 1
+            elif not p.name.startswith(".") and p.is_dir() and not p.is_symlink():
+                for q in p.glob(".meta.json.*.part"):  # a crash inside _write_json_atomic
+                    if now - q.lstat().st_mtime > max_age_s:
+                        q.unlink()
+                        n += 1
+        except OSError:  # vanished meanwhile (another process), or not ours to remove
+            continue
     return n
 
 
 # ---------------------------------------------------------------- reading
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _num_or_none(v) -> bool:
+    return v is None or _is_num(v)
+
+
+def _list_of_nums(v) -> bool:
+    return v is None or (isinstance(v, list) and all(_num_or_none(x) for x in v))
+
+
+# optional fields the pages and the CLI read: (check, what it must be)
+_OPTIONAL = {
+    "label": (lambda v: isinstance(v, str), "a string"),
+    "classes": (_is_int, "a whole number"),
+    "created": (lambda v: isinstance(v, str), "a string"),
+    "preset": (lambda v: v is None or isinstance(v, str), "a string or null"),
+    "config": (lambda v: isinstance(v, dict) and _num_or_none(v.get("val_fraction")), "an object (val_fraction a number)"),
+    "dataset": (lambda v: isinstance(v, dict) and all(isinstance(v.get(k), (str, type(None))) for k in ("spec", "name"))
+                and all(v.get(k) is None or _is_int(v.get(k)) for k in ("n_train", "n_val")),
+                "an object (spec and name strings, n_train and n_val whole numbers)"),
+    "seed": (_is_int, "a whole number"),
+    "epochs": (lambda v: v is None or _is_int(v), "a whole number"),
+    "train_seconds": (_is_num, "a number"),
+    "stopped": (lambda v: isinstance(v, bool), "true or false"),
+    "metrics": (lambda v: v is None or (isinstance(v, dict) and all(
+        _num_or_none(x) if k.endswith("accuracy") else (x is None or isinstance(x, (str, int, float)))
+        for k, x in v.items())), "an object of numbers (accuracies) and strings"),
+    "curves": (lambda v: v is None or (isinstance(v, dict) and all(_list_of_nums(x) for x in v.values())),
+               "an object of lists of numbers"),
+}
+
+
+def _check_meta_types(name: str, meta: dict) -> None:
+    """CorruptModelError naming the first field of ``meta`` whose type is wrong (so one bad
+    ``meta.json`` is listed as broken instead of breaking every page that lists models)."""
+    def bad(key, what):
+        raise CorruptModelError(f"{name!r}: meta.json field {key!r} must be {what}, not {meta[key]!r:.80}")
+
+    fv = meta.get("format_version", FORMAT_VERSION)
+    if not _is_int(fv):
+        raise CorruptModelError(f"{name!r}: meta.json field 'format_version' must be a whole number, not {fv!r:.80}")
+    if fv > FORMAT_VERSION:
+        raise CorruptModelError(f"{name!r} was saved by a newer DigitLab (format {fv})")
+    for key in ("kind", "spec", "files"):
+        if key not in meta:
+            raise CorruptModelError(f"{name!r}: meta.json lacks {key!r}")
+    if not isinstance(meta["kind"], str):
+        bad("kind", "a string")
+    if meta["kind"] not in models.REGISTRY:
+        raise CorruptModelError(f"{name!r}: unknown model kind {meta['kind']!r}")
+    if not isinstance(meta["spec"], dict):
+        bad("spec", "an object")
+    files = meta["files"]
+    if not isinstance(files, dict) or not all(
+            isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("sha256"), str)
+            for e in files.values()):
+        bad("files", 'an object of {"file": name, "sha256": hex} entries')
+    if "weights" not in files:
+        raise CorruptModelError(f"{name!r}: meta.json names no weights file")
+    for key, (ok, what) in _OPTIONAL.items():
+        if key in meta and not ok(meta[key]):
+            bad(key, what)
 
 
 def _read_meta(folder: Path) -> dict:
@@ -267,19 +415,23 @@ def _read_meta(folder: Path) -> dict:
         meta = json.loads(mp.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CorruptModelError(f"{name!r}: meta.json is not valid JSON ({e.__class__.__name__}: {e})") from None
+    except OSError as e:
+        raise CorruptModelError(f"{name!r}: meta.json cannot be read ({e.__class__.__name__}: {e})") from None
+    except RecursionError:
+        raise CorruptModelError(f"{name!r}: meta.json is nested too deeply") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CorruptModelError(f"{name!r}: meta.json is not DigitLab model metadata (a foreign file?)")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise CorruptModelError(f"{name!r} was saved by a newer DigitLab (format {meta.get('format_version')})")
-    for key in ("kind", "spec", "files"):
-        if key not in meta:
-            raise CorruptModelError(f"{name!r}: meta.json lacks {key!r}")
-    if meta["kind"] not in models.REGISTRY:
-        raise CorruptModelError(f"{name!r}: unknown model kind {meta['kind']!r}")
-    if "weights" not in meta["files"]:
-        raise CorruptModelError(f"{name!r}: meta.json names no weights file")
+    _check_meta_types(name, meta)
     meta["name"] = name
     return meta
+
+
+def _compatible_arrays(kind: str, arrays: dict) -> dict:
+    """Arrays as the predictor expects them, from stores written by older DigitLab versions:
+    numpy-binary's scalar ``input_scale`` was saved as shape (1,) (np.ascontiguousarray)."""
+    if kind == "numpy-binary" and "input_scale" in arrays and arrays["input_scale"].shape == (1,):
+        arrays = {**arrays, "input_scale": arrays["input_scale"].reshape(())}
+    return arrays
 
 
 def _payload_path(folder: Path, meta: dict, role: str, verify: bool = True) -> Path:
@@ -361,7 +513,7 @@ def load(name: str, *, cached: bool = True) -> StoredModel:
         if cached and hit and stamp and hit[0] == stamp:
             return hit[1]
     meta = _read_meta(folder)
-    arrays = _load_arrays(_payload_path(folder, meta, "weights"), name)
+    arrays = _compatible_arrays(meta["kind"], _load_arrays(_payload_path(folder, meta, "weights"), name))
     try:
         predictor = models.build_predictor(meta["kind"], meta["spec"], arrays)
     except CorruptModelError:

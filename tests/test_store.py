@@ -2,6 +2,7 @@
 import json
 import os
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -288,3 +289,306 @@ def test_load_is_cached_until_changed():
     assert store.load("c") is a
     _save_mlp("c", overwrite=True)
     assert store.load("c") is not a
+
+
+# ---------------------------------------------------------------- issue 12
+
+
+def test_array_shapes_round_trip_exactly():
+    """0-d, (1,), empty and non-contiguous arrays come back with their own shapes (a 0-d
+    array used to come back as (1,): np.ascontiguousarray promotes 0-d arrays)."""
+    a, s = _mlp_payload()
+    extra = {"scalar": np.float64(0.5), "zero_d": np.array(3.0), "one": np.array([2.0]), "empty": np.zeros((0, 3)),
+             "transposed": np.arange(6.0).reshape(2, 3).T, "fortran": np.asfortranarray(np.ones((3, 4)))}
+    store.save("shapes", kind="numpy-mlp", arrays={**a, **extra}, spec=s)
+    got = store._load_arrays(_weights_file("shapes"), "shapes")
+    for k, v in {**a, **extra}.items():
+        v = np.asarray(v)
+        assert got[k].shape == v.shape and got[k].dtype == v.dtype and np.array_equal(got[k], v), k
+    assert store.load("shapes").predict_proba(X).shape == (20, 10)
+
+
+def _binary_payload(iterations=3):
+    ds = data.load_sample()
+    cfg = models.config_for("numpy-binary", "fixed", iterations=iterations)
+    return models.train_numpy_binary(cfg, ds.subset(np.arange(400)))
+
+
+def test_binary_model_round_trips_and_predicts():
+    tr = _binary_payload()
+    store.save("bin", kind="numpy-binary", arrays=tr.arrays, spec=tr.spec)
+    got = store._load_arrays(_weights_file("bin"), "bin")
+    assert got["input_scale"].shape == ()
+    m = store.load("bin", cached=False)
+    want = models.build_predictor("numpy-binary", tr.spec, tr.arrays).predict_proba(X)
+    p = m.predict_proba(X)
+    assert p.shape == (20, 2) and np.allclose(p, want)
+
+
+def test_binary_model_stored_by_the_old_store_still_loads():
+    """A learner's existing store: input_scale saved as shape (1,)."""
+    tr = _binary_payload()
+    old = {**tr.arrays, "input_scale": np.asarray(tr.arrays["input_scale"]).reshape(1)}
+    store.save("old-bin", kind="numpy-binary", arrays=old, spec=tr.spec)
+    assert store._load_arrays(_weights_file("old-bin"), "old-bin")["input_scale"].shape == (1,)
+    want = models.build_predictor("numpy-binary", tr.spec, tr.arrays).predict_proba(X)
+    assert np.allclose(store.load("old-bin", cached=False).predict_proba(X), want)
+
+
+# one malformed meta.json must not hide the others (item 8)
+BAD_META = {
+    "kind-list": {"kind": ["numpy-mlp"]},
+    "kind-dict": {"kind": {"a": 1}},
+    "format_version-str": {"format_version": "1"},
+    "format_version-float": {"format_version": 1.5},
+    "spec-list": {"spec": [1, 2]},
+    "files-str": {"files": "weights.npz"},
+    "files-entry-str": {"files": {"weights": "weights.npz"}},
+    "files-sha-int": {"files": {"weights": {"file": "w.npz", "sha256": 5}}},
+    "created-int": {"created": 12345},
+    "metrics-list": {"metrics": [0.5]},
+    "metrics-acc-str": {"metrics": {"val_accuracy": "high"}},
+    "curves-list": {"curves": [1, 2]},
+    "curves-values-str": {"curves": {"loss": "down"}},
+    "dataset-str": {"dataset": "sample"},
+    "config-list": {"config": [1]},
+    "epochs-str": {"epochs": "3"},
+    "train_seconds-str": {"train_seconds": "10 s"},
+    "seed-str": {"seed": "0"},
+}
+
+
+@pytest.fixture
+def store_with_bad_entries():
+    _save_mlp("good")
+    for bad, change in BAD_META.items():
+        _save_mlp(bad)
+        mp = store.models_dir() / bad / "meta.json"
+        mp.write_text(json.dumps({**json.loads(mp.read_text()), **change}))
+    store._cache.clear()
+    return set(BAD_META)
+
+
+def test_bad_meta_types_listed_as_broken(store_with_bad_entries):
+    assert [m["name"] for m in store.list_models()] == ["good"]
+    assert store.names() == ["good"] and not store.is_empty()
+    listed = store.list_models(include_broken=True)
+    broken = {m["name"]: m["error"] for m in listed if "error" in m}
+    assert set(broken) == store_with_bad_entries
+    for bad, err in broken.items():
+        field = bad.split("-")[0]
+        assert field in err, (bad, err)
+    assert store.load("good").predict_proba(X).shape == (20, 10)
+    for bad in store_with_bad_entries:
+        with pytest.raises(store.CorruptModelError):
+            store.load(bad, cached=False)
+        with pytest.raises(store.CorruptModelError):
+            store.load_meta(bad)
+
+
+def test_cli_list_with_bad_meta(store_with_bad_entries, capsys):
+    from digitlab.__main__ import main
+
+    assert main(["list"]) == 0
+    cap = capsys.readouterr()
+    lines = cap.out.splitlines()
+    assert any(line.split()[0] == "good" and "numpy-mlp" in line for line in lines)
+    for bad in store_with_bad_entries:  # each broken entry shown once, with its reason
+        (line,) = [line for line in lines if line.split()[0] == bad]
+        assert "broken" in line and bad.split("-")[0] in line
+    assert "Traceback" not in cap.err
+    assert main(["list", "--json"]) == 0
+    cap = capsys.readouterr()
+    assert [m["name"] for m in json.loads(cap.out)] == ["good"]  # the JSON list stays models only
+    assert all(bad in cap.err for bad in store_with_bad_entries)  # broken ones reported on stderr
+    # the other commands still work for the good model
+    assert main(["evaluate", "--model", "good", "--data", "sample", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--model", "kind-list", "--data", "sample"]) == 2
+    assert "kind" in capsys.readouterr().err
+
+
+# two saves of one name (item 9)
+
+
+def test_save_race_on_the_final_rename_is_a_typed_error(monkeypatch):
+    """Another save commits the same name between the exists check and the rename."""
+    real = store._write_payload
+    arrays, spec = _mlp_payload()
+
+    def racing(folder, token, arrays_, files):
+        monkeypatch.setattr(store, "_write_payload", real)
+        store.save("race", kind="numpy-mlp", arrays=arrays, spec=spec)  # the other save wins meanwhile
+        return real(folder, token, arrays_, files)
+
+    monkeypatch.setattr(store, "_write_payload", racing)
+    with pytest.raises(store.ModelExistsError, match="already exists"):
+        store.save("race", kind="numpy-mlp", arrays=arrays, spec=spec)
+    assert store.names() == ["race"] and store.load("race").predict_proba(X).shape == (20, 10)
+    assert [p.name for p in store.models_dir().iterdir()] == ["race"]  # no leftovers
+
+
+def _save_in_process(home, name, barrier, results):
+    """Child process: save ``name`` once both children have written their payloads."""
+    os.environ["DIGITLAB_HOME"] = home
+    from digitlab import store as st
+
+    real = st._write_payload
+
+    def payload_then_wait(*a):
+        table = real(*a)
+        barrier.wait(30)  # both are past the exists check: the rename decides
+        return table
+
+    st._write_payload = payload_then_wait
+    arrays, spec = _mlp_payload(seed=os.getpid() % 7, hidden=(64,))
+    try:
+        st.save(name, kind="numpy-mlp", arrays=arrays, spec=spec)
+        results.put(("ok", ""))
+    except st.StoreError as e:
+        results.put((type(e).__name__, str(e)))
+    except BaseException as e:  # noqa: BLE001 - reported to the test
+        results.put(("untyped " + type(e).__name__, str(e)))
+
+
+def test_two_processes_save_one_name_at_once():
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_save_in_process, args=(str(store.home()), "same", barrier, results)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    got = sorted(results.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(30)
+    assert [g[0] for g in got] == ["ModelExistsError", "ok"], got
+    assert "'same' already exists" in got[0][1]
+    assert store.list_models(include_broken=True)[0]["name"] == "same"
+    assert len(store.list_models(include_broken=True)) == 1
+    assert store.load("same", cached=False).predict_proba(X).shape == (20, 10)
+    assert [p.name for p in store.models_dir().iterdir()] == ["same"]  # no .tmp-* left
+    assert len(list((store.models_dir() / "same").iterdir())) == 2  # meta.json + one weights file
+
+
+def test_threads_saving_one_name_at_once():
+    import threading
+
+    arrays, spec = _mlp_payload()
+    out, start = [], threading.Barrier(4)
+
+    def go():
+        start.wait(10)
+        try:
+            store.save("t", kind="numpy-mlp", arrays=arrays, spec=spec)
+            out.append("ok")
+        except store.StoreError as e:
+            out.append(type(e).__name__)
+
+    ts = [threading.Thread(target=go) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(30)
+    assert sorted(out) == ["ModelExistsError"] * 3 + ["ok"]
+    assert [p.name for p in store.models_dir().iterdir()] == ["t"]
+
+
+def _binary_job(name=None):
+    return {"id": "t", "kind": "numpy-binary", "preset": "fixed", "config": {"iterations": 2, "max_train": 500},
+            "data": "sample", "name": name, "seed": 0, "test": None}
+
+
+def test_run_job_never_renames_a_chosen_name():
+    from digitlab import training
+
+    first = training.run_job(_binary_job("mine"), lambda ev: None, lambda: False)
+    assert first["model"] == "mine"
+    created = store.load_meta("mine")["created"]
+    with pytest.raises(store.ModelExistsError, match="'mine' already exists"):
+        training.run_job(_binary_job("mine"), lambda ev: None, lambda: False)
+    assert store.names() == ["mine"] and store.load_meta("mine")["created"] == created
+    assert not [p for p in store.models_dir().iterdir() if p.name.startswith(".")]
+    # generated names get a unique suffix
+    a = training.run_job(_binary_job(), lambda ev: None, lambda: False)["model"]
+    b = training.run_job(_binary_job(), lambda ev: None, lambda: False)["model"]
+    assert a != b and a.startswith("numpy-binary-") and b.startswith(a)
+
+
+def test_cli_train_refuses_a_taken_name_before_training(capsys):
+    from digitlab.__main__ import main
+
+    _save_mlp("taken")
+    assert main(["train", "--model", "numpy-binary", "--epochs", "2", "--name", "taken"]) == 2
+    err = capsys.readouterr().err
+    assert "'taken' already exists" in err and "[training]" not in err and "Traceback" not in err
+    assert store.names() == ["taken"]
+
+
+# crash leftovers (item 10)
+
+
+def _leftover(path: Path, age_s: float, payload=True):
+    path.mkdir(parents=True)
+    if payload:
+        (path / "weights-x.npz").write_bytes(b"x" * 1000)
+    t = time.time() - age_s
+    for p in [*path.iterdir(), path]:
+        os.utime(p, (t, t))
+    return path
+
+
+def test_old_leftovers_removed_at_first_use(home):
+    d = home / "models"
+    old = [_leftover(d / ".tmp-0123456789ab", 2 * 3600), _leftover(d / ".tmp-keras-1a2b3c4d", 5 * 3600),
+           _leftover(d / ".del-deadbeef", 26 * 3600, payload=False)]
+    fresh = [_leftover(d / ".tmp-fresh0000000", 5), _leftover(d / ".tmp-keras-fresh", 60)]
+    (d / "model").mkdir()  # a model folder with a stale meta.json part from a crash
+    part = d / "model" / ".meta.json.1234abcd.part"
+    part.write_text("{")
+    os.utime(part, (time.time() - 7200,) * 2)
+    assert store.list_models(include_broken=True) == [{"name": "model", "error": store.list_models(
+        include_broken=True)[0]["error"]}]
+    assert not any(p.exists() for p in old) and not part.exists()
+    assert all(p.exists() for p in fresh)  # a save in progress elsewhere is never removed
+    # once per process: later leftovers wait for the next process (no scan on every call)
+    late = _leftover(d / ".tmp-late00000000", 7200)
+    store.list_models()
+    store.models_dir()
+    assert late.exists()
+    assert store.cleanup() == 1 and not late.exists()
+
+
+def test_first_use_through_load_cleans_too(home):
+    old = _leftover(home / "models" / ".tmp-abcdefabcdef", 7200)
+    with pytest.raises(store.ModelNotFoundError):
+        store.load("nothing")
+    assert not old.exists()
+
+
+# names (item 11)
+
+
+@pytest.mark.parametrize("bad", ["abc\n", "abc\r", "a\nb", "\nabc", "abc\n\n", "x" * 65])
+def test_check_name_rejects_newlines_and_long_names(bad):
+    with pytest.raises(store.StoreError, match="invalid model name"):
+        store.check_name(bad)
+    with pytest.raises(store.StoreError):
+        _save_mlp(bad)
+
+
+def test_name_limit_is_one_constant():
+    longest = "a" * store.NAME_MAX
+    assert store.check_name(longest) == longest
+    assert store.unique_name(longest) == longest  # a valid free name is not cut
+    _save_mlp(longest)
+    assert store.load(longest).name == longest
+    second = store.unique_name(longest)
+    assert second == "a" * (store.NAME_MAX - 2) + "-2" and store.check_name(second) == second
+    _save_mlp(second)
+    third = store.unique_name(longest)
+    assert len(third) == store.NAME_MAX and third.endswith("-3") and not store.exists(third)
+    # generated names from anything are valid and within the limit
+    for base in ["x" * 200, "-weird name!\n", "...", "ü" * 70]:
+        n = store.unique_name(base)
+        assert store.check_name(n) == n and len(n) <= store.NAME_MAX
