@@ -2,7 +2,8 @@
 
 Everything returns a :class:`Dataset` (uint8 images ``(n, 28, 28)``, int64 labels
 ``(n,)`` or ``None`` for an unlabelled Kaggle ``test.csv``). Bad input raises a
-subclass of :class:`DataError` whose message says what is wrong and where.
+subclass of :class:`DataError` whose message says what is wrong and where; it carries a
+stable code and params (:mod:`digitlab.errors`), so a page can say it in its language.
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from typing import BinaryIO, Union
 
 import numpy as np
 
+from .errors import DigitLabError
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SAMPLE_PATH = DATA_DIR / "mnist_sample.npz"
 MAX_BYTES = 200 * 1024 * 1024  # largest file we accept, also once inflated (Kaggle's train.csv: 73 MB)
@@ -41,7 +44,7 @@ MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1
 Source = Union[str, os.PathLike, bytes, BinaryIO]
 
 
-class DataError(ValueError):
+class DataError(DigitLabError, ValueError):
     """Base class: the input is not a usable digit dataset."""
 
 
@@ -82,13 +85,13 @@ class Dataset:
     def __post_init__(self):
         x = self.images
         if x.ndim != 3 or x.shape[1:] != (28, 28) or x.dtype != np.uint8:
-            raise DataError(f"images must be (n, 28, 28) uint8, got {x.shape} {x.dtype}")
+            raise DataError("data.bad_images", shape=str(x.shape), dtype=str(x.dtype))
         if self.labels is not None:
             y = self.labels
             if y.shape != (len(x),):
-                raise DataError(f"{len(x)} images but {len(y)} labels")
+                raise DataError("data.label_count", images=len(x), labels=len(y))
             if len(y) and (y.min() < 0 or y.max() > 9):
-                raise DataError("labels must be digits 0-9")
+                raise DataError("data.bad_labels")
 
     def __len__(self) -> int:
         return len(self.images)
@@ -128,12 +131,8 @@ class Dataset:
 # ---------------------------------------------------------------- helpers
 
 
-def _mb(n: int) -> str:
-    return f"{n / 2**20:.3g} MB"
-
-
-_SPECIAL_FILES = [(stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
-                  (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+_SPECIAL_FILES = [(stat.S_ISFIFO, "file.fifo"), (stat.S_ISCHR, "file.char_device"),
+                  (stat.S_ISBLK, "file.block_device"), (stat.S_ISSOCK, "file.socket")]  # error codes
 
 
 def check_regular_file(path, error: type[DataError] = DataError) -> os.stat_result:
@@ -144,22 +143,22 @@ def check_regular_file(path, error: type[DataError] = DataError) -> os.stat_resu
     try:
         st = os.stat(p)
     except FileNotFoundError:
-        raise error(f"no such file: {p}") from None
+        raise error("file.not_found", file=str(p)) from None
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise error(f"{p}: symlink loop (too many levels of symbolic links)") from None
-        raise error(f"{p}: cannot be read ({e.strerror or e})") from None
+            raise error("file.symlink_loop", file=str(p)) from None
+        raise error("file.unreadable", file=str(p), reason=e.strerror or str(e)) from None
     if stat.S_ISDIR(st.st_mode):
-        raise error(f"{p} is a folder, not a file")
+        raise error("file.is_folder", file=str(p))
     if not stat.S_ISREG(st.st_mode):
-        kind = next((k for is_kind, k in _SPECIAL_FILES if is_kind(st.st_mode)), "a special file")
-        raise error(f"{p} is not a regular file but {kind}")
+        code = next((c for is_kind, c in _SPECIAL_FILES if is_kind(st.st_mode)), "file.special")
+        raise error(code, file=str(p))
     return st
 
 
-def _too_large(name: str, size: int, max_bytes: int):
+def _too_large(name: str, size: int, max_bytes: int, code: str = "file.too_large"):
     if size > max_bytes:
-        raise FileTooLargeError(f"{name} is {_mb(size)}; the limit is {_mb(max_bytes)}")
+        raise FileTooLargeError(code, file=name, size_bytes=size, limit_bytes=max_bytes)
 
 
 def _raw_stream(src: Source, max_bytes: int, error, stack: contextlib.ExitStack) -> tuple[BinaryIO, str]:
@@ -174,7 +173,7 @@ def _raw_stream(src: Source, max_bytes: int, error, stack: contextlib.ExitStack)
         try:
             return stack.enter_context(open(p, "rb")), p.name
         except OSError as e:
-            raise error(f"{p}: cannot be opened ({e.strerror or e})") from None
+            raise error("file.cannot_open", file=str(p), reason=e.strerror or str(e)) from None
     name = _source_name(src)
     if getattr(src, "size", None) is not None:
         _too_large(name, src.size, max_bytes)
@@ -201,12 +200,11 @@ class _Bounded(io.RawIOBase):
         try:
             chunk = self.inner.read(min(len(buf), READ_BLOCK))
         except (OSError, EOFError, zlib.error) as e:
-            what = "corrupt or truncated gzip file" if self.gz else "cannot be read"
-            raise self.error(f"{self.name}: {what} ({e})") from None
+            raise self.error("file.bad_gzip" if self.gz else "file.unreadable", file=self.name, reason=str(e)) from None
         self.count += len(chunk)
         if self.count > self.limit:
-            verb = "inflates to" if self.gz else "is"
-            raise FileTooLargeError(f"{self.name} {verb} over the {_mb(self.limit)} limit")
+            raise FileTooLargeError("file.inflates_over_limit" if self.gz else "file.over_limit", file=self.name,
+                                    limit_bytes=self.limit)
         buf[: len(chunk)] = chunk
         return len(chunk)
 
@@ -223,12 +221,12 @@ def open_source(src: Source, max_bytes: int = MAX_BYTES, error: type[DataError] 
         magic = raw.read(2)
         raw.seek(start)
         if not magic:
-            raise DataError(f"{name} is empty")
+            raise DataError("file.empty", file=name)
         gz = magic == b"\x1f\x8b"
         inner = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb")) if gz else raw
         f = io.BufferedReader(_Bounded(inner, max_bytes, name, error, gz), READ_BLOCK)
         if not f.peek(1):
-            raise DataError(f"{name} is empty (once inflated)")
+            raise DataError("file.empty_inflated", file=name)
         yield f, name
 
 
@@ -246,7 +244,7 @@ def _read_into(f: BinaryIO, out: np.ndarray) -> int:
 def _require_images(n: int, name: str):
     """A dataset of 0 images is refused where it is loaded, so every page and command says why."""
     if n == 0:
-        raise NoImagesError(f"{name} holds no images")
+        raise NoImagesError("data.no_images", file=name)
 
 
 def _stem(name: str) -> str:
@@ -278,15 +276,15 @@ def load_npz(path, *, max_bytes: int = MAX_BYTES) -> Dataset:
     _too_large(p.name, check_regular_file(p).st_size, max_bytes)
     try:
         with zipfile.ZipFile(p) as zf:
-            _too_large(f"{p.name} (unpacked)", sum(i.file_size for i in zf.infolist()), max_bytes)
+            _too_large(p.name, sum(i.file_size for i in zf.infolist()), max_bytes, "file.too_large_unpacked")
         with np.load(p, allow_pickle=False) as z:
             x = z["images"]
             y = z["labels"].astype(np.int64) if "labels" in z.files else None
             name = str(z["name"]) if "name" in z.files else p.stem
     except (OSError, ValueError, KeyError, EOFError, MemoryError, zipfile.BadZipFile) as e:
-        raise DataError(f"{p.name}: not a DigitLab dataset file ({e})") from None
+        raise DataError("npz.unreadable", file=p.name, reason=str(e)) from None
     if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28):
-        raise DataError(f"{p.name}: images must be (n, 28, 28) uint8, got {x.shape} {x.dtype}")
+        raise DataError("npz.bad_images", file=p.name, shape=str(x.shape), dtype=str(x.dtype))
     _require_images(len(x), p.name)
     _freeze(x, y)
     return Dataset(x, y, name, f"saved dataset: {p.name}")
@@ -332,7 +330,7 @@ def load_kaggle_csv(src: Source, *, max_bytes: int = MAX_BYTES) -> Dataset:
             xs.append(px)
             ys.append(y)
     if not xs:
-        raise CSVFormatError(f"{name}: has a header but no rows; it holds no images")
+        raise CSVFormatError("csv.no_rows", file=name)
     x = np.concatenate(xs).reshape(-1, 28, 28)
     y = np.concatenate(ys) if labelled else None
     _freeze(x, y)
@@ -343,19 +341,16 @@ def _csv_header(f: BinaryIO, name: str) -> list[str]:
     """The column names of the first line; CSVFormatError unless Kaggle's."""
     line = f.readline(CSV_LINE_LIMIT)
     if len(line) == CSV_LINE_LIMIT and not line.endswith(b"\n"):
-        raise CSVFormatError(f"{name}: the first line is over {CSV_LINE_LIMIT // 1024} KB; not a Kaggle CSV header")
+        raise CSVFormatError("csv.header_too_long", file=name, limit_bytes=CSV_LINE_LIMIT)
     header = [c.strip().strip('"') for c in line.decode("utf-8-sig", errors="replace").strip().split(",")]
     if header in (["label"] + PIXEL_COLUMNS, PIXEL_COLUMNS):
         return header
     ncol = len(header)
     if ncol not in (N_PIXELS, N_PIXELS + 1):
-        raise CSVFormatError(
-            f"{name}: header has {ncol} columns; expected 785 (label,pixel0..pixel783) "
-            "or 784 (pixel0..pixel783)"
-        )
+        raise CSVFormatError("csv.header_columns", file=name, count=ncol)
     expected = (["label"] + PIXEL_COLUMNS) if ncol == N_PIXELS + 1 else PIXEL_COLUMNS
     bad = next(i for i, (a, b) in enumerate(zip(header, expected)) if a != b)
-    raise CSVFormatError(f"{name}: column {bad + 1} is named {header[bad]!r}; expected {expected[bad]!r}")
+    raise CSVFormatError("csv.column_name", file=name, column=bad + 1, name=header[bad], expected=expected[bad])
 
 
 def _csv_chunks(f: BinaryIO, name: str):
@@ -365,8 +360,7 @@ def _csv_chunks(f: BinaryIO, name: str):
     while line := f.readline(CSV_LINE_LIMIT):
         line_no += 1
         if len(line) == CSV_LINE_LIMIT and not line.endswith(b"\n"):
-            raise CSVFormatError(f"{name}: row {line_no} is over {CSV_LINE_LIMIT // 1024} KB long; "
-                                 "a row of 785 numbers is at most ~3 KB")
+            raise CSVFormatError("csv.row_too_long", file=name, row=line_no, limit_bytes=CSV_LINE_LIMIT)
         text = line.decode("utf-8", errors="replace").strip()
         if text:
             nums.append(line_no)
@@ -390,38 +384,37 @@ def _parse_csv_chunk(nums: list[int], rows: list[str], header: list[str], name: 
         _explain_bad_rows(rows, nums, ncol, name)  # raises with row and column
     if np.isnan(arr).any():
         r, c = np.argwhere(np.isnan(arr))[0]
-        raise CSVFormatError(f"{name}: row {nums[r]}, column {header[c]!r} is empty or NaN")
+        raise CSVFormatError("csv.empty_cell", file=name, row=nums[r], column=header[c])
     y = None
     if ncol == N_PIXELS + 1:
         y, arr = arr[:, 0], arr[:, 1:]
         bad = np.flatnonzero((y != np.round(y)) | (y < 0) | (y > 9))
         if bad.size:
-            raise CSVFormatError(f"{name}: row {nums[bad[0]]} has label {y[bad[0]]:g}; labels must be digits 0-9")
+            raise CSVFormatError("csv.bad_label", file=name, row=nums[bad[0]], value=float(y[bad[0]]))
         y = y.astype(np.int64)
     bad = np.argwhere((arr != np.round(arr)) | (arr < 0) | (arr > 255))
     if bad.size:
         r, c = bad[0]
-        raise CSVFormatError(
-            f"{name}: row {nums[r]}, {PIXEL_COLUMNS[c]} = {arr[r, c]:g}; pixels must be whole numbers 0-255"
-        )
+        raise CSVFormatError("csv.bad_pixel", file=name, row=nums[r], column=PIXEL_COLUMNS[c], value=float(arr[r, c]))
     return arr.astype(np.uint8), y
 
 
 def _explain_bad_rows(rows: list[str], nums: list[int], ncol: int, name: str):
-    """Find the first row that does not parse and raise an error naming it."""
+    """Find the first row that does not parse and raise an error naming it (row and column name)."""
+    columns = (["label"] + PIXEL_COLUMNS) if ncol == N_PIXELS + 1 else PIXEL_COLUMNS  # the header, checked
     for num, row in zip(nums, rows):
         cells = row.split(",")
         if len(cells) != ncol:
-            raise CSVFormatError(f"{name}: row {num} has {len(cells)} cells; the header has {ncol}")
+            raise CSVFormatError("csv.cell_count", file=name, row=num, count=len(cells), expected=ncol)
         for j, cell in enumerate(cells):
             s = cell.strip()
             if s == "" or s.lower() in ("nan", "na"):
-                raise CSVFormatError(f"{name}: row {num}, column {j + 1} is empty or NaN")
+                raise CSVFormatError("csv.empty_cell", file=name, row=num, column=columns[j])
             try:
                 float(s)
             except ValueError:
-                raise CSVFormatError(f"{name}: row {num}, column {j + 1} is not a number: {s[:20]!r}") from None
-    raise CSVFormatError(f"{name}: could not be read as numbers")
+                raise CSVFormatError("csv.not_a_number", file=name, row=num, column=columns[j], value=s[:20]) from None
+    raise CSVFormatError("csv.unparsable", file=name)
 
 
 def write_kaggle_csv(ds: Dataset, path_or_buf, with_labels: bool | None = None) -> None:
@@ -459,10 +452,9 @@ def parse_idx(src: Source, name: str | None = None, *, max_bytes: int = MAX_BYTE
         out = np.empty(need, np.uint8)
         got = _read_into(f, out)
         if got < need:
-            raise IDXFormatError(f"{name}: header announces {dims} = {need} bytes of data but the file "
-                                 f"holds {got} (truncated)")
+            raise IDXFormatError("idx.truncated", file=name, dims=dims, need=need, got=got)
         if f.read(1):
-            raise IDXFormatError(f"{name}: header announces {dims} = {need} bytes of data but the file holds more")
+            raise IDXFormatError("idx.too_long", file=name, dims=dims, need=need)
     return out.reshape(dims)
 
 
@@ -471,23 +463,20 @@ def _idx_header(f: BinaryIO, name: str, max_bytes: int) -> list[int]:
     checked: 28x28 images and a total size within ``max_bytes``."""
     magic = f.read(4)
     if len(magic) < 4:
-        raise IDXFormatError(f"{name}: too short to be an IDX file ({len(magic)} bytes)")
+        raise IDXFormatError("idx.too_short", file=name, size=len(magic))
     zero, dtype, ndim = int.from_bytes(magic[:2], "big"), magic[2], magic[3]
     if zero != 0 or dtype != 0x08 or ndim not in (1, 3):
-        raise IDXFormatError(
-            f"{name}: wrong magic number 0x{magic.hex()}; expected 0x00000801 (labels) "
-            "or 0x00000803 (images)"
-        )
+        raise IDXFormatError("idx.bad_magic", file=name, magic=magic.hex())
     raw = f.read(4 * ndim)
     if len(raw) < 4 * ndim:
-        raise IDXFormatError(f"{name}: truncated header")
+        raise IDXFormatError("idx.truncated_header", file=name)
     dims = [int.from_bytes(raw[4 * i : 4 * i + 4], "big") for i in range(ndim)]
     if ndim == 3 and tuple(dims[1:]) != (28, 28):
-        raise IDXFormatError(f"{name}: images are {dims[1]}x{dims[2]}; DigitLab needs 28x28")
+        raise IDXFormatError("idx.not_28x28", file=name, rows=dims[1], cols=dims[2])
     size = 4 + 4 * ndim + math.prod(dims)
     if size > max_bytes:
-        what = f"{dims[0]} images" if ndim == 3 else f"{dims[0]} labels"
-        raise FileTooLargeError(f"{name}: header announces {what} ({_mb(size)}); the limit is {_mb(max_bytes)}")
+        raise FileTooLargeError("idx.too_many_images" if ndim == 3 else "idx.too_many_labels", file=name,
+                                count=dims[0], size_bytes=size, limit_bytes=max_bytes)
     return dims
 
 
@@ -497,20 +486,20 @@ def load_idx(images: Source, labels: Source | None = None, *, max_bytes: int = M
     if labels is None and isinstance(images, (str, os.PathLike)):
         labels = labels_path_for(Path(images))
     if labels is None:
-        raise DataError("an IDX images file needs its labels file")
+        raise DataError("idx.needs_labels")
     x = parse_idx(images, max_bytes=max_bytes)
     xname = _source_name(images)
     y = parse_idx(labels, max_bytes=max_bytes)
     yname = _source_name(labels)
     if x.ndim != 3:
-        raise IDXFormatError(f"{xname}: is a labels file (1-D); expected images (magic 0x00000803)")
+        raise IDXFormatError("idx.labels_not_images", file=xname)
     if y.ndim != 1:
-        raise IDXFormatError(f"{yname}: is an images file; expected labels (magic 0x00000801)")
+        raise IDXFormatError("idx.images_not_labels", file=yname)
     if len(x) != len(y):
-        raise DataError(f"{xname} has {len(x)} images but {yname} has {len(y)} labels")
+        raise DataError("idx.count_mismatch", images_file=xname, images=len(x), labels_file=yname, labels=len(y))
     _require_images(len(x), xname)
     if y.max() > 9:
-        raise IDXFormatError(f"{yname}: label {int(y.max())} is not a digit 0-9")
+        raise IDXFormatError("idx.bad_label", file=yname, label=int(y.max()))
     y = y.astype(np.int64)
     _freeze(x, y)
     return Dataset(x, y, re.sub(r"[-.]images.*", "", xname), f"MNIST IDX: {xname} + {yname}")
@@ -534,17 +523,17 @@ def labels_path_for(images: Path) -> Path:
     for c in cands:
         if c != images and c.is_file():
             return c
-    raise DataError(f"no labels file beside {images.name} (looked for {cands[0].name})")
+    raise DataError("idx.no_labels_file", file=images.name, expected=cands[0].name)
 
 
 def find_idx_pair(folder: Path) -> tuple[Path, Path]:
     """The single IDX images file in ``folder`` and its labels file."""
     found = sorted(p for p in folder.iterdir() if p.is_file() and "idx3" in p.name)
     if not found:
-        raise DataError(f"{folder} holds no IDX images file (*-images-idx3-ubyte[.gz])")
+        raise DataError("idx.no_images_file", folder=str(folder))
     stems = {re.sub(r"\.gz$", "", p.name) for p in found}
     if len(stems) > 1:
-        raise DataError(f"{folder} holds several IDX images files ({', '.join(sorted(stems))}): name one")
+        raise DataError("idx.several_images_files", folder=str(folder), files=", ".join(sorted(stems)))
     return found[0], labels_path_for(found[0])
 
 
@@ -571,22 +560,19 @@ def load_mnist(split: str = "train", *, timeout: float = 5.0, offline: bool | No
     cached, it raises :class:`MNISTUnavailableError` within ``timeout`` seconds.
     """
     if split not in ("train", "test"):
-        raise DataError(f"split must be 'train' or 'test', not {split!r}")
+        raise DataError("mnist.bad_split", split=split)
     path = mnist_cache_path()
     if not path.is_file():
         if offline is None:
             offline = os.environ.get("DIGITLAB_OFFLINE", "") not in ("", "0")
         if offline:
-            raise MNISTUnavailableError("full MNIST is not cached and DigitLab is offline (DIGITLAB_OFFLINE is set); the bundled sample works offline")
+            raise MNISTUnavailableError("mnist.offline")
         try:
             raw = _download(MNIST_URL, timeout)
         except Exception as e:  # URLError, timeout, DNS failure, refused connection
-            raise MNISTUnavailableError(
-                f"full MNIST could not be downloaded ({type(e).__name__}: {e}); no network? "
-                "The bundled 10k sample still works."
-            ) from None
+            raise MNISTUnavailableError("mnist.download_failed", reason=f"{type(e).__name__}: {e}") from None
         if hashlib.sha256(raw).hexdigest() != MNIST_SHA256:
-            raise MNISTUnavailableError("downloaded mnist.npz has the wrong checksum; not used")
+            raise MNISTUnavailableError("mnist.bad_checksum")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".part")
         tmp.write_bytes(raw)
@@ -595,7 +581,7 @@ def load_mnist(split: str = "train", *, timeout: float = 5.0, offline: bool | No
         with np.load(path, allow_pickle=False) as z:
             x, y = z[f"x_{split}"], z[f"y_{split}"].astype(np.int64)
     except Exception as e:
-        raise DataError(f"cached {path} is unreadable ({e}); delete it to download again") from None
+        raise DataError("mnist.cache_unreadable", path=str(path), reason=str(e)) from None
     _freeze(x, y)
     return Dataset(x, y, f"MNIST {split} ({len(x) // 1000}k)", f"full MNIST ({split}): {path}")
 
@@ -614,7 +600,7 @@ def load(spec: str, *, max_bytes: int = MAX_BYTES) -> Dataset:
     if p.is_dir():
         return load_idx(*find_idx_pair(p), max_bytes=max_bytes)
     if not os.path.lexists(p):
-        raise DataError(f"no such file or folder: {spec} (or use 'sample' / 'mnist')")
+        raise DataError("data.not_found", spec=spec)
     check_regular_file(p)  # symlink loops, FIFOs, devices: a clear error, never a hang
     if p.suffix.lower() == ".npz":
         return load_npz(p, max_bytes=max_bytes)
@@ -622,7 +608,7 @@ def load(spec: str, *, max_bytes: int = MAX_BYTES) -> Dataset:
         return load_kaggle_csv(p, max_bytes=max_bytes)
     if "idx" in p.name or "ubyte" in p.name:
         return load_idx(p, max_bytes=max_bytes)
-    raise DataError(f"{p.name}: not a .csv, .npz or IDX file")
+    raise DataError("data.unknown_format", file=p.name)
 
 
 # ---------------------------------------------------------------- splits and scaling
@@ -631,9 +617,9 @@ def load(spec: str, *, max_bytes: int = MAX_BYTES) -> Dataset:
 def stratified_split(ds: Dataset, val_fraction: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
     """Seeded split keeping each class's share in both parts."""
     if not ds.has_labels:
-        raise DataError("cannot split a dataset without labels")
+        raise DataError("data.split_unlabelled")
     if not 0 < val_fraction < 1:
-        raise DataError("val_fraction must be between 0 and 1")
+        raise DataError("data.bad_val_fraction", value=val_fraction)
     rng = np.random.default_rng(seed)
     val = []
     for c in range(10):
@@ -650,10 +636,10 @@ def stratified_split(ds: Dataset, val_fraction: float = 0.2, seed: int = 0) -> t
 def binary_subset(ds: Dataset, classes=(0, 1)) -> Dataset:
     """Only the digits in ``classes`` (the seed's section 2 uses 0 and 1)."""
     if not ds.has_labels:
-        raise DataError("cannot select classes of a dataset without labels")
+        raise DataError("data.select_unlabelled")
     keep = np.isin(ds.labels, classes)
     if not keep.any():
-        raise NoImagesError(f"{ds.name} holds no images of {' or '.join(map(str, classes))}")
+        raise NoImagesError("data.no_images_of", name=ds.name, digits=", ".join(map(str, classes[:-1])), last=classes[-1])
     return ds.subset(keep, f"{ds.name} ({' vs '.join(map(str, classes))})")
 
 

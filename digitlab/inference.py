@@ -42,9 +42,9 @@ def image_file_to_digit(src) -> np.ndarray:
     try:
         return preprocess.to_mnist(np.asarray(im))
     except preprocess.EmptyDrawing:
-        raise ImageError(f"{label}: no ink found (an empty picture)") from None
+        raise ImageError("image.no_ink", file=label) from None
     except preprocess.PreprocessError as e:
-        raise ImageError(f"{label}: {e}") from None
+        raise ImageError("image.unusable", file=label, reason=e) from None
 
 
 def _image_bytes(src) -> tuple[bytes, str]:
@@ -54,11 +54,11 @@ def _image_bytes(src) -> tuple[bytes, str]:
     label = str(src)
     size = data.check_regular_file(src, ImageError).st_size
     if size > data.MAX_BYTES:
-        raise ImageError(f"{label} is {size / 2**20:.0f} MB; the limit is {data.MAX_BYTES / 2**20:.0f} MB")
+        raise ImageError("file.too_large", file=label, size_bytes=size, limit_bytes=data.MAX_BYTES)
     try:
         return Path(src).read_bytes(), label
     except OSError as e:
-        raise ImageError(f"{label}: cannot be read ({e.strerror or e})") from None
+        raise ImageError("file.unreadable", file=label, reason=e.strerror or str(e)) from None
 
 
 def _decode(raw: bytes, label: str):
@@ -75,9 +75,9 @@ def _decode(raw: bytes, label: str):
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(raw))  # reads the header only
     except Image.DecompressionBombError as e:
-        raise ImageError(f"{label}: too many pixels ({e})") from None
+        raise ImageError("image.too_many_pixels", file=label, reason=str(e)) from None
     except broken as e:
-        raise ImageError(f"{label}: not a readable image ({e})") from None
+        raise ImageError("image.unreadable", file=label, reason=str(e)) from None
     _check_pixels(im.size, label)
     try:
         im.draft(None, (WORK_SIDE, WORK_SIDE))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
@@ -85,15 +85,14 @@ def _decode(raw: bytes, label: str):
         im.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.LANCZOS)
         return im.convert("RGBA")
     except broken as e:
-        raise ImageError(f"{label}: not a readable image ({e})") from None
+        raise ImageError("image.unreadable", file=label, reason=str(e)) from None
 
 
 def _check_pixels(size: tuple[int, int], label: str):
     w, h = size
     if w * h > MAX_PIXELS:
         side = int(MAX_PIXELS**0.5)
-        raise ImageError(f"{label}: {w}x{h} pixels is over the limit of {side}x{side} "
-                         f"({MAX_PIXELS / 1e6:.1f} megapixels); shrink it first")
+        raise ImageError("image.over_pixel_limit", file=label, width=w, height=h, side=side)
 
 
 def _to_8bit(im):

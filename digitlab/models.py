@@ -28,12 +28,13 @@ from typing import Any, Callable
 import numpy as np
 
 from . import data
+from .errors import DigitLabError
 
 Callback = Callable[[dict], None]
 ShouldStop = Callable[[], bool]
 
 
-class ConfigError(ValueError):
+class ConfigError(DigitLabError, ValueError):
     """A model kind, preset or config value is not valid (the message says which and why)."""
 
 
@@ -283,7 +284,7 @@ def train_numpy_binary(cfg: BinaryConfig, train_ds, val_ds=None, *, seed=0, call
     tr = data.binary_subset(train_ds)
     va = data.binary_subset(val_ds) if val_ds is not None else None
     if not len(tr):
-        raise data.DataError("no 0s or 1s in the training data")
+        raise data.DataError("data.no_binary_digits")
     t0 = time.perf_counter()
     every = max(1, cfg.iterations // 100)  # at most ~100 points on the curve
     last = [t0]
@@ -696,7 +697,7 @@ def build_predictor(kind: str, spec: dict, arrays: dict[str, np.ndarray]) -> Pre
         return SklearnPredictor(spec, arrays)
     if kind == "numpy-binary":
         return BinaryPredictor(spec, arrays)
-    raise UnknownKindError(f"unknown model kind {kind!r}; known: {', '.join(REGISTRY)}")
+    raise UnknownKindError("config.unknown_kind", kind=kind, known=", ".join(REGISTRY))
 
 
 # ---------------------------------------------------------------- the table
@@ -765,7 +766,7 @@ def get_kind(kind: str) -> ModelKind:
     try:
         return REGISTRY[kind]
     except (KeyError, TypeError):
-        raise UnknownKindError(f"unknown model kind {kind!r}; known: {', '.join(REGISTRY)}") from None
+        raise UnknownKindError("config.unknown_kind", kind=str(kind), known=", ".join(REGISTRY)) from None
 
 
 # ---------------------------------------------------------------- config validation
@@ -773,7 +774,6 @@ def get_kind(kind: str) -> ModelKind:
 
 def _coerce(f: dataclasses.Field, value, kind: str):
     name, meta, typ = f.name, f.metadata, f.type
-    where = f"{kind}: {name}"
     if typ in ("tuple[int, ...]",) or meta.get("kind") == "layers":
         if isinstance(value, str):
             parts = [p for p in value.replace(" ", "").split(",") if p]
@@ -783,51 +783,51 @@ def _coerce(f: dataclasses.Field, value, kind: str):
             try:
                 parts = list(value)
             except TypeError:
-                raise ConfigError(f"{where} must be layer sizes like 128 or 256,128, not {value!r}") from None
+                raise ConfigError("config.layers_type", kind=kind, setting=name, value=value) from None
         try:
             sizes = tuple(int(p) for p in parts)
         except (TypeError, ValueError):
-            raise ConfigError(f"{where} must be whole numbers like 128 or 256,128, not {value!r}") from None
+            raise ConfigError("config.layers_numbers", kind=kind, setting=name, value=value) from None
         if not sizes:
-            raise ConfigError(f"{where} needs at least one hidden layer")
+            raise ConfigError("config.layers_none", kind=kind, setting=name)
         if len(sizes) > meta.get("max_layers", 8):
-            raise ConfigError(f"{where}: at most {meta.get('max_layers')} hidden layers")
+            raise ConfigError("config.layers_too_many", kind=kind, setting=name, max=meta.get("max_layers", 8), count=len(sizes))
         lo, hi = meta["range"]
         for s in sizes:
             if not lo <= s <= hi:
-                raise ConfigError(f"{where}: layer size {s} is outside {lo}-{hi}")
+                raise ConfigError("config.layer_size", kind=kind, setting=name, size=s, lo=lo, hi=hi)
         return sizes
     if typ in (bool, "bool"):
         if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
             return value.lower() in ("true", "1", "yes")
         if isinstance(value, (bool, np.bool_)) or value in (0, 1):
             return bool(value)
-        raise ConfigError(f"{where} must be true or false, not {value!r}")
+        raise ConfigError("config.not_bool", kind=kind, setting=name, value=value)
     if typ in (str, "str"):
         if not isinstance(value, str):
-            raise ConfigError(f"{where} must be a string, not {value!r}")
+            raise ConfigError("config.not_string", kind=kind, setting=name, value=value)
         if "choices" in meta and value not in meta["choices"]:
-            raise ConfigError(f"{where} must be one of {', '.join(meta['choices'])}, not {value!r}")
+            raise ConfigError("config.not_choice", kind=kind, setting=name, choices=", ".join(meta["choices"]), value=value)
         return value
     if typ in (int, "int"):
         try:
             v = float(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{where} must be a whole number, not {value!r}") from None
+            raise ConfigError("config.not_whole", kind=kind, setting=name, value=value) from None
         if isinstance(value, bool) or not math.isfinite(v) or v != int(v):
-            raise ConfigError(f"{where} must be a whole number, not {value!r}")
+            raise ConfigError("config.not_whole", kind=kind, setting=name, value=value)
         value = int(v)
     elif typ in (float, "float"):
         try:
             value = float(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{where} must be a number, not {value!r}") from None
+            raise ConfigError("config.not_number", kind=kind, setting=name, value=value) from None
         if not math.isfinite(value):
-            raise ConfigError(f"{where} must be a finite number, not {value!r}")
+            raise ConfigError("config.not_finite", kind=kind, setting=name, value=value)
     if "range" in meta:
         lo, hi = meta["range"]
         if not lo <= value <= hi:
-            raise ConfigError(f"{where} = {value} is outside {lo}-{hi}")
+            raise ConfigError("config.out_of_range", kind=kind, setting=name, value=value, lo=lo, hi=hi)
     return value
 
 
@@ -837,12 +837,12 @@ def config_for(kind: str, preset: str | None = None, **overrides):
     mk = get_kind(kind)
     preset = mk.default_preset if preset is None else preset
     if preset not in mk.presets:
-        raise ConfigError(f"{kind} has no preset {preset!r}; presets: {', '.join(mk.presets)}")
+        raise ConfigError("config.unknown_preset", kind=kind, preset=preset, presets=", ".join(mk.presets))
     values = {**mk.presets[preset], **overrides}
     fields = {f.name: f for f in dataclasses.fields(mk.config_cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ConfigError(f"{kind} has no setting {', '.join(map(repr, unknown))}; settings: {', '.join(fields)}")
+        raise ConfigError("config.unknown_setting", kind=kind, settings=", ".join(map(repr, unknown)), known=", ".join(fields))
     return mk.config_cls(**{k: _coerce(fields[k], v, kind) for k, v in values.items()})
 
 

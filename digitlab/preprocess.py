@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from .errors import DigitLabError
+
 INK_THRESHOLD = 0.1  # ink below this (0..1) does not count for the bounding box
 BOX = 20             # the longer side of the digit after fitting (MNIST: 20 px)
 SIZE = 28
@@ -20,7 +22,7 @@ TRANSPARENT = 0.5      # a pixel with alpha below this (0..1) is transparent
 ALPHA_INK_SHARE = 0.5  # this share of transparent pixels or more: the background is transparent, alpha is the ink
 
 
-class PreprocessError(ValueError):
+class PreprocessError(DigitLabError, ValueError):
     """The picture cannot be turned into a digit image (wrong shape or type)."""
 
 
@@ -60,9 +62,9 @@ def ink(img: np.ndarray) -> np.ndarray:
     median of its opaque pixels), so a stray transparent pixel is not ink."""
     a = np.asarray(img)
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)) or min(a.shape[:2]) < 2:
-        raise PreprocessError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image, got shape {a.shape}")
+        raise PreprocessError("preprocess.bad_shape", shape=str(a.shape))
     if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-        raise PreprocessError(f"image values must be numbers, got {a.dtype}")
+        raise PreprocessError("preprocess.bad_dtype", dtype=str(a.dtype))
     a = unit_range(a)
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]
@@ -92,7 +94,7 @@ def bbox(x: np.ndarray, threshold: float = INK_THRESHOLD):
 def crop(x: np.ndarray) -> np.ndarray:
     b = bbox(x)
     if b is None:
-        raise EmptyDrawing("the drawing is empty: draw a digit")
+        raise EmptyDrawing("preprocess.empty")
     t, btm, l, r = b
     return x[t:btm, l:r]
 

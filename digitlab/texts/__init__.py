@@ -1,13 +1,15 @@
 """The app's words, one module per language (``en.py`` + ``en_learn.py``, ``es.py`` + ``es_learn.py``), each a flat dict
 ``T`` of key -> text. Keys are dotted by page (``data.title``, ``learn.neuron.body``).
 Texts may hold ``{name}`` fields filled by :func:`text`. English is the default and
-the fallback for a key a translation lacks (a test keeps both complete)."""
+the fallback for a key a translation lacks (a test keeps both complete).
+The library's errors say their code's text ``err.<code>`` (``en_errors.py``, ``es_errors.py``):
+:func:`error_text`."""
 from __future__ import annotations
 
-from . import en, en_learn, es, es_learn, es_models
+from . import en, en_errors, en_learn, es, es_errors, es_learn, es_models
 
 LANGS = {"en": "English", "es": "Español"}
-_TABLES = {"en": {**en.T, **en_learn.T}, "es": {**es.T, **es_learn.T}}
+_TABLES = {"en": {**en.T, **en_learn.T, **en_errors.T}, "es": {**es.T, **es_learn.T, **es_errors.T}}
 
 
 def text(lang: str, key: str, **fields) -> str:
@@ -37,6 +39,57 @@ def model_text(lang: str, kind: str, setting: str | None = None, attr: str = "la
     if lang == "es":
         return es_models.T.get(key, english)
     return english
+
+
+# ---------------------------------------------------------------- the library's errors
+
+
+def error_text(lang: str, exc: BaseException) -> str:
+    """What ``exc`` says in ``lang``: a :class:`digitlab.errors.DigitLabError` with a code
+    says its text ``err.<code>`` filled with its params (English when ``lang`` lacks it);
+    any other exception (or an error built from a plain message) says ``str(exc)``."""
+    from ..errors import DigitLabError
+
+    code = exc.code if isinstance(exc, DigitLabError) else None
+    if code:
+        for la in (lang, "en"):
+            s = error_message(la, code, exc.params)
+            if s is not None:
+                return s
+    return str(exc)
+
+
+def error_message(lang: str, code: str, params: dict) -> str | None:
+    """The text ``err.<code>`` of ``lang`` filled with ``params``; None when there is none
+    (or it does not fit the params)."""
+    s = _TABLES.get(lang, _TABLES["en"]).get(f"err.{code}")
+    if s is None:
+        return None
+    try:
+        return s.format(**{k: _error_param(lang, k, v) for k, v in params.items()})
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _error_param(lang: str, name: str, v):
+    if isinstance(v, dict) and isinstance(v.get("code"), str) and isinstance(v.get("params"), dict):
+        # a coded error inside this one: said in the same language
+        return error_message(lang, v["code"], v["params"]) or error_message("en", v["code"], v["params"]) or v["code"]
+    if name.endswith("_bytes") and isinstance(v, (int, float)) and not isinstance(v, bool):
+        return _size(lang, v)
+    return v
+
+
+def _size(lang: str, n: float) -> str:
+    """A size in bytes, 3 significant digits at most: ``512 B``, ``4.88 KB``, ``200 MB`` (es ``4,88 KB``)."""
+    if n < 1024:
+        return f"{n:.0f} B"
+    value, unit = (n / 2**20, "MB") if n >= 2**20 else (n / 1024, "KB")
+    decimals = 0 if value >= 100 else 1 if value >= 10 else 2
+    s = f"{value:.{decimals}f}"
+    if decimals:
+        s = s.rstrip("0").rstrip(".")
+    return (s.replace(".", ",") if lang == "es" else s) + " " + unit
 
 
 # ---------------------------------------------------------------- numbers, the language's way

@@ -1,0 +1,113 @@
+"""Los mensajes de error de la biblioteca en español: ``err.<código>`` -> texto.
+
+Las mismas claves y los mismos ``{campos}`` que ``en_errors.py`` (lo comprueba
+``tests/test_errors.py``).
+"""
+T = {
+    # ---- cualquier archivo
+    "err.file.not_found": "no existe el archivo: {file}",
+    "err.file.symlink_loop": "{file}: bucle de enlaces simbólicos (demasiados niveles de enlaces)",
+    "err.file.unreadable": "{file}: no se puede leer ({reason})",
+    "err.file.cannot_open": "{file}: no se puede abrir ({reason})",
+    "err.file.is_folder": "{file} es una carpeta, no un archivo",
+    "err.file.fifo": "{file} no es un archivo normal sino una tubería con nombre (FIFO)",
+    "err.file.char_device": "{file} no es un archivo normal sino un dispositivo de caracteres",
+    "err.file.block_device": "{file} no es un archivo normal sino un dispositivo de bloques",
+    "err.file.socket": "{file} no es un archivo normal sino un socket",
+    "err.file.special": "{file} no es un archivo normal sino un archivo especial",
+    "err.file.too_large": "{file} ocupa {size_bytes}; el límite es {limit_bytes}",
+    "err.file.too_large_unpacked": "{file} ocupa {size_bytes} al descomprimirlo; el límite es {limit_bytes}",
+    "err.file.over_limit": "{file} supera el límite de {limit_bytes}",
+    "err.file.inflates_over_limit": "{file} supera el límite de {limit_bytes} al descomprimirlo",
+    "err.file.bad_gzip": "{file}: archivo gzip dañado o incompleto ({reason})",
+    "err.file.empty": "{file} está vacío",
+    "err.file.empty_inflated": "{file} está vacío (una vez descomprimido)",
+    # ---- conjuntos de datos
+    "err.data.bad_images": "las imágenes deben ser (n, 28, 28) uint8, pero son {shape} {dtype}",
+    "err.data.label_count": "{images} imágenes pero {labels} etiquetas",
+    "err.data.bad_labels": "las etiquetas deben ser dígitos del 0 al 9",
+    "err.data.no_images": "{file} no contiene ninguna imagen",
+    "err.data.no_images_of": "{name} no contiene ninguna imagen de {digits} ni de {last}",
+    "err.data.no_binary_digits": "los datos de entrenamiento no tienen ningún 0 ni ningún 1",
+    "err.data.not_found": "no existe el archivo o la carpeta: {spec} (o usa 'sample' / 'mnist')",
+    "err.data.unknown_format": "{file}: no es un archivo .csv, .npz ni IDX",
+    "err.data.split_unlabelled": "no se puede dividir un conjunto de datos sin etiquetas",
+    "err.data.select_unlabelled": "no se pueden elegir clases de un conjunto de datos sin etiquetas",
+    "err.data.bad_val_fraction": "val_fraction debe estar entre 0 y 1, no {value}",
+    "err.npz.unreadable": "{file}: no es un archivo de datos de DigitLab ({reason})",
+    "err.npz.bad_images": "{file}: las imágenes deben ser (n, 28, 28) uint8, pero son {shape} {dtype}",
+    # ---- CSV de Kaggle
+    "err.csv.no_rows": "{file}: tiene cabecera pero ninguna fila; no contiene ninguna imagen",
+    "err.csv.header_too_long": "{file}: la primera línea supera {limit_bytes}; no es una cabecera de CSV de Kaggle",
+    "err.csv.header_columns": (
+        "{file}: la cabecera tiene {count} columnas; se esperaban 785 (label,pixel0..pixel783) "
+        "o 784 (pixel0..pixel783)"),
+    "err.csv.column_name": "{file}: la columna {column} se llama {name!r}; se esperaba {expected!r}",
+    "err.csv.row_too_long": "{file}: la fila {row} supera {limit_bytes}; una fila de 785 números ocupa como mucho ~3 KB",
+    "err.csv.cell_count": "{file}: la fila {row} tiene {count} celdas; la cabecera tiene {expected}",
+    "err.csv.empty_cell": "{file}: fila {row}, columna {column!r}: la celda está vacía o es NaN",
+    "err.csv.not_a_number": "{file}: fila {row}, columna {column!r}: {value!r} no es un número",
+    "err.csv.unparsable": "{file}: no se ha podido leer como números",
+    "err.csv.bad_label": "{file}: la fila {row} tiene la etiqueta {value:g}; las etiquetas deben ser dígitos del 0 al 9",
+    "err.csv.bad_pixel": (
+        "{file}: fila {row}, {column} = {value:g}; los píxeles deben ser números enteros del 0 al 255"),
+    # ---- MNIST IDX
+    "err.idx.truncated": (
+        "{file}: la cabecera anuncia {dims} = {need} bytes de datos pero el archivo tiene {got} (está incompleto)"),
+    "err.idx.too_long": "{file}: la cabecera anuncia {dims} = {need} bytes de datos pero el archivo tiene más",
+    "err.idx.too_short": "{file}: es demasiado corto para ser un archivo IDX ({size} bytes)",
+    "err.idx.bad_magic": (
+        "{file}: número mágico 0x{magic} incorrecto; se esperaba 0x00000801 (etiquetas) o 0x00000803 (imágenes)"),
+    "err.idx.truncated_header": "{file}: la cabecera está incompleta",
+    "err.idx.not_28x28": "{file}: las imágenes son de {rows}x{cols}; DigitLab necesita 28x28",
+    "err.idx.too_many_images": (
+        "{file}: la cabecera anuncia {count} imágenes ({size_bytes}); el límite es {limit_bytes}"),
+    "err.idx.too_many_labels": (
+        "{file}: la cabecera anuncia {count} etiquetas ({size_bytes}); el límite es {limit_bytes}"),
+    "err.idx.needs_labels": "un archivo IDX de imágenes necesita su archivo de etiquetas",
+    "err.idx.labels_not_images": "{file}: es un archivo de etiquetas (1-D); se esperaban imágenes (número mágico 0x00000803)",
+    "err.idx.images_not_labels": "{file}: es un archivo de imágenes; se esperaban etiquetas (número mágico 0x00000801)",
+    "err.idx.count_mismatch": "{images_file} tiene {images} imágenes pero {labels_file} tiene {labels} etiquetas",
+    "err.idx.bad_label": "{file}: la etiqueta {label} no es un dígito del 0 al 9",
+    "err.idx.no_labels_file": "no hay archivo de etiquetas junto a {file} (se buscó {expected})",
+    "err.idx.no_images_file": "{folder} no contiene ningún archivo IDX de imágenes (*-images-idx3-ubyte[.gz])",
+    "err.idx.several_images_files": "{folder} contiene varios archivos IDX de imágenes ({files}): indica uno",
+    # ---- MNIST completo
+    "err.mnist.bad_split": "la partición debe ser 'train' o 'test', no {split!r}",
+    "err.mnist.offline": (
+        "MNIST completo no está en caché y DigitLab está sin conexión (DIGITLAB_OFFLINE está definida); "
+        "la muestra incluida funciona sin conexión"),
+    "err.mnist.download_failed": (
+        "no se ha podido descargar MNIST completo ({reason}); ¿no hay red? La muestra incluida de 10k dígitos "
+        "sigue funcionando."),
+    "err.mnist.bad_checksum": "el mnist.npz descargado tiene una suma de comprobación incorrecta; no se usa",
+    "err.mnist.cache_unreadable": "no se puede leer el archivo en caché {path} ({reason}); bórralo para descargarlo de nuevo",
+    # ---- imágenes
+    "err.preprocess.bad_shape": "se esperaba una imagen (H, W), (H, W, 3) o (H, W, 4), pero su forma es {shape}",
+    "err.preprocess.bad_dtype": "los valores de la imagen deben ser números, pero son {dtype}",
+    "err.preprocess.empty": "el dibujo está vacío: dibuja un dígito",
+    "err.image.no_ink": "{file}: no se encontró tinta (la imagen está vacía)",
+    "err.image.unusable": "{file}: {reason}",
+    "err.image.too_many_pixels": "{file}: demasiados píxeles ({reason})",
+    "err.image.unreadable": "{file}: no es una imagen legible ({reason})",
+    "err.image.over_pixel_limit": (
+        "{file}: {width}x{height} píxeles superan el límite de {side}x{side}; redúcela antes"),
+    # ---- tipos de modelo y ajustes
+    "err.config.unknown_kind": "tipo de modelo desconocido: {kind!r}; tipos disponibles: {known}",
+    "err.config.unknown_preset": "{kind} no tiene la configuración {preset!r}; configuraciones: {presets}",
+    "err.config.unknown_setting": "{kind} no tiene el ajuste {settings}; ajustes: {known}",
+    "err.config.layers_type": (
+        "{kind}: {setting} debe ser una lista de tamaños de capa como 128 o 256,128, no {value!r}"),
+    "err.config.layers_numbers": (
+        "{kind}: {setting}: los tamaños de capa deben ser números enteros como 128 o 256,128, no {value!r}"),
+    "err.config.layers_none": "{kind}: {setting} necesita al menos una capa oculta",
+    "err.config.layers_too_many": "{kind}: {setting}: como mucho {max} capas ocultas, no {count}",
+    "err.config.layer_size": "{kind}: {setting}: el tamaño de capa {size} está fuera de {lo}-{hi}",
+    "err.config.not_bool": "{kind}: {setting} debe ser verdadero o falso (true/false), no {value!r}",
+    "err.config.not_string": "{kind}: {setting} debe ser un texto, no {value!r}",
+    "err.config.not_choice": "{kind}: {setting} debe ser uno de {choices}, no {value!r}",
+    "err.config.not_whole": "{kind}: {setting} debe ser un número entero, no {value!r}",
+    "err.config.not_number": "{kind}: {setting} debe ser un número, no {value!r}",
+    "err.config.not_finite": "{kind}: {setting} debe ser un número finito, no {value!r}",
+    "err.config.out_of_range": "{kind}: {setting} = {value} está fuera de {lo}-{hi}",
+}
