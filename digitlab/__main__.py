@@ -1,7 +1,7 @@
 """Command line::
 
     python -m digitlab info --data SOURCE [--json]
-    python -m digitlab train --model KIND [--preset P] [--epochs N] [--data SOURCE] [--name NAME] [--set KEY=VALUE ...]
+    python -m digitlab train --model KIND [--preset P] [--epochs N] [--data SOURCE] [--name NAME] [--set KEY=VALUE ...] [--quiet]
     python -m digitlab evaluate --model NAME --data SOURCE [--json]
     python -m digitlab predict IMAGE.png [--model NAME] [--json]
     python -m digitlab list [--json]
@@ -9,6 +9,10 @@
 
 Errors a user can fix (bad paths, bad data, unknown names) print one line to stderr
 and exit with status 2; no traceback.
+
+``train`` shows on stderr its phases, a progress bar per epoch (tqdm: batches, rate, time
+left, running loss and accuracy; only when stderr is a terminal) and a line per finished
+epoch; ``--quiet`` prints only the final result line (stdout).
 """
 from __future__ import annotations
 
@@ -55,20 +59,46 @@ def cmd_train(args) -> int:
     if args.epochs is not None:
         field = "iterations" if args.model == "numpy-binary" else "epochs"
         overrides[field] = args.epochs
-    models.config_for(args.model, args.preset, **overrides)  # ConfigError before any work
+    cfg = models.config_for(args.model, args.preset, **overrides)  # ConfigError before any work
     if args.name is not None:
-        store.check_name(args.name)
-        if store.exists(args.name):
-            raise store.StoreError(f"a model named {args.name!r} already exists (delete or rename it first)")
+        store.check_free(args.name)  # ModelExistsError before any training (the save itself is the guarantee)
     job = {"id": "cli", "kind": args.model, "preset": args.preset, "config": overrides, "data": args.data,
            "name": args.name, "seed": args.seed, "test": args.test}
 
+    from tqdm import tqdm
+
+    epochs = getattr(cfg, "epochs", None)
+    bar = None  # the running epoch's progress bar, fed by batch events (tqdm: rate, time left)
+
+    def end_bar(finished=False):
+        nonlocal bar
+        if bar is not None:
+            if finished and not bar.disable:
+                bar.update(bar.total - bar.n)
+                bar.refresh()  # its last state (count, rate), whatever tqdm's refresh interval
+            bar.close()  # leave=False: the epoch's line replaces it
+            bar = None
+
     def emit(ev):
+        nonlocal bar
         if args.quiet:
             return
-        if ev.get("type") == "phase" and ev["phase"] != "loading data":
+        typ = ev.get("type")
+        if typ == "batch":
+            if bar is None or bar.epoch != ev["epoch"]:
+                end_bar()
+                bar = tqdm(total=ev["n_batches"], desc=f"epoch {ev['epoch']}" + (f"/{epochs}" if epochs else ""),
+                           unit="batch", file=sys.stderr, disable=None, leave=False, dynamic_ncols=True)
+                bar.epoch = ev["epoch"]  # disable=None: no bar when stderr is not a terminal
+            if not bar.disable:
+                bar.set_postfix_str(f"loss={_fmt(ev.get('loss'))}, acc={_fmt(ev.get('accuracy'))}, "
+                                    f"{ev.get('samples_per_s') or 0:,.0f} samples/s", refresh=False)
+                bar.update(max(0, min(ev["batch"], bar.total) - bar.n))
+        elif typ == "phase" and ev["phase"] != "loading data":
+            end_bar()
             print(f"[{ev['phase']}]", file=sys.stderr, flush=True)
-        elif ev.get("type") == "epoch":
+        elif typ == "epoch":
+            end_bar(finished=True)
             va = ev.get("val_accuracy")
             print(f"epoch {ev['epoch']}/{ev['epochs']}  loss {_fmt(ev.get('loss'))}  acc {_fmt(ev.get('accuracy'))}"
                   f"  val_acc {_fmt(va)}  ({_fmt(ev.get('seconds'), 1)} s)", file=sys.stderr, flush=True)
@@ -76,8 +106,11 @@ def cmd_train(args) -> int:
     try:
         final = training.run_job(job, emit, lambda: False)
     except KeyboardInterrupt:
+        end_bar()
         print("interrupted; nothing saved", file=sys.stderr)
         return 130
+    finally:
+        end_bar()
     if args.json:
         print(json.dumps({"model": final["model"], "state": final["type"], "metrics": final["metrics"]}))
     else:
@@ -133,17 +166,23 @@ def cmd_predict(args) -> int:
 
 
 def cmd_list(args) -> int:
-    ms = store.list_models()
+    listed = store.list_models(include_broken=True)
+    ms = [m for m in listed if "error" not in m]
+    broken = [m for m in listed if "error" in m]
     if args.json:
         print(json.dumps(ms))
+        for b in broken:  # the JSON stays a list of models; broken entries are reported on stderr
+            print(f"broken: {b['name']}: {b['error']}", file=sys.stderr)
         return 0
-    if not ms:
+    if not listed:
         print(f"no models in {store.models_dir()}")
     for m in ms:
         met = m.get("metrics") or {}
         acc = met.get("test_accuracy", met.get("val_accuracy"))
         which = "test" if "test_accuracy" in met else "val"
         print(f"{m['name']:32s} {m['kind']:13s} {which} acc {_fmt(acc)}  epochs {m.get('epochs')}  {m.get('created', '')}")
+    for b in broken:
+        print(f"{b['name']:32s} broken: {b['error']}")
     return 0
 
 
@@ -178,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--test", default=None, help="labelled test data to measure test accuracy on")
     q.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config setting (repeatable)")
     q.add_argument("--json", action="store_true", help="print one JSON object")
-    q.add_argument("--quiet", action="store_true", help="no progress lines")
+    q.add_argument("--quiet", action="store_true", help="no progress bar or lines: only the final result")
     q.set_defaults(func=cmd_train)
 
     q = sub.add_parser("evaluate", help="accuracy and per-class report of a stored model")

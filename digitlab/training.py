@@ -373,6 +373,8 @@ class Worker:
         if p is None:
             return
         p.terminate()
+        with contextlib.suppress(OSError):
+            os.kill(p.pid, signal.SIGCONT)  # a stopped (SIGSTOP) process handles the SIGTERM only once continued
         p.join(2)
         if p.is_alive():
             p.kill()
@@ -514,10 +516,12 @@ class Worker:
             config = models.config_dict(config)
         cfg = models.config_from_dict(kind, config, preset)  # raises ConfigError/UnknownKindError now
         if name is not None:
-            store.check_name(name)
+            store.check_free(name)  # a taken name is refused now, not after the training
         with self._lock:
             if self._closed:
                 raise RuntimeError("the worker has been shut down")
+            if name is not None and any(j.name == name and j.state in ("queued", "running") for j in self._jobs.values()):
+                raise store.ModelExistsError(f"a job already trains a model named {name!r}")
             jid = f"j{next(self._ids)}-{uuid.uuid4().hex[:6]}"
             self._jobs[jid] = _Job(id=jid, kind=kind, name=name, preset=preset, config=models.config_dict(cfg),
                                    data=str(data), seed=int(seed), test=test, state="queued", submitted=time.time(),

@@ -6,6 +6,7 @@ also shuts its worker down in ``app.py``'s lifespan on SIGTERM/SIGINT.
 """
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -104,6 +105,14 @@ def test_no_trainer_outlives_the_server(sig, tmp_path):
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
          "--server.address", "127.0.0.1"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
+        end = time.monotonic() + 60
+        while True:  # the server listens
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < end, (tmp_path / "server.log").read_text()
+                time.sleep(0.3)
         _open_train_page(f"http://127.0.0.1:{port}")  # the Train page starts the worker
         end = time.monotonic() + 30
         while not (family := children(server.pid)) and time.monotonic() < end:

@@ -119,6 +119,18 @@ def test_error_is_reported_and_the_worker_goes_on(worker):
     assert store.names() == ["after-error"]
 
 
+def test_submit_refuses_a_taken_name_at_once(worker):
+    a = worker.submit("numpy-mlp", TINY, name="taken", _hook="sleep:30")
+    with pytest.raises(store.ModelExistsError):  # a queued/running job holds the name
+        worker.submit("numpy-mlp", TINY, name="taken")
+    worker.stop(a)
+    assert worker.wait(a, 20)["state"] == "stopped"
+    done = worker.submit("numpy-mlp", TINY, name="taken")
+    assert worker.wait(done, 60)["state"] == "done"
+    with pytest.raises(store.ModelExistsError):  # a stored model holds it
+        worker.submit("numpy-mlp", TINY, name="taken")
+
+
 def test_submit_validates_config_at_once(worker):
     from digitlab import models
 
