@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from . import models
+from .errors import DigitLabError
 
 FORMAT = "digitlab-model"
 FORMAT_VERSION = 1
@@ -46,8 +47,11 @@ _lock = threading.RLock()
 _cleaned: set[str] = set()  # models folders this process has cleaned of old leftovers
 
 
-class StoreError(Exception):
-    """A store operation failed for a reason the user can act on (bad name, missing model...)."""
+class StoreError(DigitLabError):
+    """A store operation failed for a reason the user can act on (bad name, missing model...).
+
+    A coded error (:mod:`digitlab.errors`): ``code`` ``store.*`` and ``params``; its texts are
+    in ``digitlab/texts/en_errors.py`` and ``es_errors.py``."""
 
 
 class ModelNotFoundError(StoreError, FileNotFoundError):
@@ -84,10 +88,7 @@ def models_dir() -> Path:
 
 def check_name(name: str) -> str:
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise StoreError(
-            f"invalid model name {name!r}: use 1-{NAME_MAX} letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
+        raise StoreError("store.bad_name", name=name, max=NAME_MAX)
     return name
 
 
@@ -102,7 +103,7 @@ def exists(name: str) -> bool:
 def check_free(name: str) -> str:
     """``name`` if it is a valid name no model (or other entry) uses, else StoreError/ModelExistsError."""
     if (_path(name)).exists():
-        raise ModelExistsError(f"a model named {name!r} already exists (delete or rename it first)")
+        raise ModelExistsError("store.name_taken", name=name)
     return name
 
 
@@ -178,7 +179,7 @@ def _write_payload(folder: Path, token: str, arrays: dict, files: dict | None) -
     arrays = {k: np.asarray(v, order="C") for k, v in arrays.items()}
     for k, v in arrays.items():
         if v.dtype == object:
-            raise StoreError(f"array {k!r} has dtype object; only numeric arrays are stored")
+            raise StoreError("store.object_array", array=k)
     _fsync_write(folder / wname, lambda f: np.savez(f, **arrays))
     table["weights"] = {"file": wname, "sha256": _sha256(folder / wname)}
     for role, src in (files or {}).items():
@@ -208,7 +209,7 @@ def save(name: str, *, kind: str, arrays: dict, spec: dict, meta: dict | None = 
     with _lock:
         final = models_dir() / name
         if final.exists() and not overwrite:
-            raise ModelExistsError(f"a model named {name!r} already exists")
+            raise ModelExistsError("store.exists", name=name)
         record = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind, "label": mk.label,
             "classes": mk.classes, "created": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
@@ -216,7 +217,7 @@ def save(name: str, *, kind: str, arrays: dict, spec: dict, meta: dict | None = 
         }
         if final.exists():
             if not (final / "meta.json").is_file():
-                raise StoreError(f"{final} exists and is not a DigitLab model; not overwritten")
+                raise StoreError("store.not_a_model_folder", path=str(final))
             old = _read_meta(final)
             record["files"] = _write_payload(final, token, arrays, files)
             _write_json_atomic(final / "meta.json", record)  # commit point
@@ -231,8 +232,7 @@ def save(name: str, *, kind: str, arrays: dict, spec: dict, meta: dict | None = 
                     os.rename(tmp, final)  # commit point (fails if a model folder appeared meanwhile)
                 except OSError as e:
                     if _taken(e, final):  # another process saved this name first
-                        raise ModelExistsError(f"a model named {name!r} already exists "
-                                               "(another save took the name)") from None
+                        raise ModelExistsError("store.exists_race", name=name) from None
                     raise
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -263,15 +263,15 @@ def rename(old: str, new: str) -> None:
     with _lock:
         src = _path(old)
         if not (src / "meta.json").is_file():
-            raise ModelNotFoundError(f"no model named {old!r}")
+            raise ModelNotFoundError("store.not_found", name=old)
         dst = models_dir() / new
         if dst.exists():
-            raise ModelExistsError(f"a model named {new!r} already exists")
+            raise ModelExistsError("store.exists", name=new)
         try:
             os.rename(src, dst)
         except OSError as e:
             if _taken(e, dst):
-                raise ModelExistsError(f"a model named {new!r} already exists") from None
+                raise ModelExistsError("store.exists", name=new) from None
             raise
         _fsync_dir(dst.parent)
         _cache.pop(old, None)
@@ -282,7 +282,7 @@ def delete(name: str) -> None:
     with _lock:
         src = _path(name)
         if not src.exists():
-            raise ModelNotFoundError(f"no model named {name!r}")
+            raise ModelNotFoundError("store.not_found", name=name)
         trash = models_dir() / f".del-{uuid.uuid4().hex[:8]}"
         os.rename(src, trash)
         shutil.rmtree(trash, ignore_errors=True)
@@ -350,77 +350,81 @@ def _list_of_nums(v) -> bool:
     return v is None or (isinstance(v, list) and all(_num_or_none(x) for x in v))
 
 
-# optional fields the pages and the CLI read: (check, what it must be)
+# optional fields the pages and the CLI read: (check, the error code saying what it must be)
 _OPTIONAL = {
-    "label": (lambda v: isinstance(v, str), "a string"),
-    "classes": (_is_int, "a whole number"),
-    "created": (lambda v: isinstance(v, str), "a string"),
-    "preset": (lambda v: v is None or isinstance(v, str), "a string or null"),
-    "config": (lambda v: isinstance(v, dict) and _num_or_none(v.get("val_fraction")), "an object (val_fraction a number)"),
+    "label": (lambda v: isinstance(v, str), "store.meta.not_string"),
+    "classes": (_is_int, "store.meta.not_whole"),
+    "created": (lambda v: isinstance(v, str), "store.meta.not_string"),
+    "preset": (lambda v: v is None or isinstance(v, str), "store.meta.not_string_or_null"),
+    "config": (lambda v: isinstance(v, dict) and _num_or_none(v.get("val_fraction")), "store.meta.bad_config"),
     "dataset": (lambda v: isinstance(v, dict) and all(isinstance(v.get(k), (str, type(None))) for k in ("spec", "name"))
                 and all(v.get(k) is None or _is_int(v.get(k)) for k in ("n_train", "n_val")),
-                "an object (spec and name strings, n_train and n_val whole numbers)"),
-    "seed": (_is_int, "a whole number"),
-    "epochs": (lambda v: v is None or _is_int(v), "a whole number"),
-    "train_seconds": (_is_num, "a number"),
-    "stopped": (lambda v: isinstance(v, bool), "true or false"),
+                "store.meta.bad_dataset"),
+    "seed": (_is_int, "store.meta.not_whole"),
+    "epochs": (lambda v: v is None or _is_int(v), "store.meta.not_whole"),
+    "train_seconds": (_is_num, "store.meta.not_number"),
+    "stopped": (lambda v: isinstance(v, bool), "store.meta.not_bool"),
     "metrics": (lambda v: v is None or (isinstance(v, dict) and all(
         _num_or_none(x) if k.endswith("accuracy") else (x is None or isinstance(x, (str, int, float)))
-        for k, x in v.items())), "an object of numbers (accuracies) and strings"),
+        for k, x in v.items())), "store.meta.bad_metrics"),
     "curves": (lambda v: v is None or (isinstance(v, dict) and all(_list_of_nums(x) for x in v.values())),
-               "an object of lists of numbers"),
+               "store.meta.bad_curves"),
 }
+# every code _bad_field raises (tests/test_errors.py checks each one has its texts)
+BAD_FIELD_CODES = sorted({code for _, code in _OPTIONAL.values()} | {"store.meta.not_object", "store.meta.bad_files"})
+
+
+def _bad_field(name: str, key: str, value, code: str):
+    """CorruptModelError: meta.json field ``key`` holds ``value`` (param ``value``: its repr, 80 characters at most)."""
+    raise CorruptModelError(code, name=name, field=key, value=f"{value!r:.80}")
 
 
 def _check_meta_types(name: str, meta: dict) -> None:
     """CorruptModelError naming the first field of ``meta`` whose type is wrong (so one bad
     ``meta.json`` is listed as broken instead of breaking every page that lists models)."""
-    def bad(key, what):
-        raise CorruptModelError(f"{name!r}: meta.json field {key!r} must be {what}, not {meta[key]!r:.80}")
-
     fv = meta.get("format_version", FORMAT_VERSION)
     if not _is_int(fv):
-        raise CorruptModelError(f"{name!r}: meta.json field 'format_version' must be a whole number, not {fv!r:.80}")
+        _bad_field(name, "format_version", fv, "store.meta.not_whole")
     if fv > FORMAT_VERSION:
-        raise CorruptModelError(f"{name!r} was saved by a newer DigitLab (format {fv})")
+        raise CorruptModelError("store.newer_format", name=name, version=fv)
     for key in ("kind", "spec", "files"):
         if key not in meta:
-            raise CorruptModelError(f"{name!r}: meta.json lacks {key!r}")
+            raise CorruptModelError("store.meta.missing", name=name, field=key)
     if not isinstance(meta["kind"], str):
-        bad("kind", "a string")
+        _bad_field(name, "kind", meta["kind"], "store.meta.not_string")
     if meta["kind"] not in models.REGISTRY:
-        raise CorruptModelError(f"{name!r}: unknown model kind {meta['kind']!r}")
+        raise CorruptModelError("store.meta.unknown_kind", name=name, kind=meta["kind"])
     if not isinstance(meta["spec"], dict):
-        bad("spec", "an object")
+        _bad_field(name, "spec", meta["spec"], "store.meta.not_object")
     files = meta["files"]
     if not isinstance(files, dict) or not all(
             isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("sha256"), str)
             for e in files.values()):
-        bad("files", 'an object of {"file": name, "sha256": hex} entries')
+        _bad_field(name, "files", files, "store.meta.bad_files")
     if "weights" not in files:
-        raise CorruptModelError(f"{name!r}: meta.json names no weights file")
-    for key, (ok, what) in _OPTIONAL.items():
+        raise CorruptModelError("store.meta.no_weights", name=name)
+    for key, (ok, code) in _OPTIONAL.items():
         if key in meta and not ok(meta[key]):
-            bad(key, what)
+            _bad_field(name, key, meta[key], code)
 
 
 def _read_meta(folder: Path) -> dict:
     name = folder.name
     mp = folder / "meta.json"
     if folder.exists() and not folder.is_dir():
-        raise CorruptModelError(f"{name!r} is a file, not a DigitLab model folder")
+        raise CorruptModelError("store.is_a_file", name=name)
     if not mp.is_file():
-        raise CorruptModelError(f"{name!r} has no meta.json: not a DigitLab model")
+        raise CorruptModelError("store.no_meta", name=name)
     try:
         meta = json.loads(mp.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CorruptModelError(f"{name!r}: meta.json is not valid JSON ({e.__class__.__name__}: {e})") from None
+        raise CorruptModelError("store.meta.bad_json", name=name, reason=f"{type(e).__name__}: {e}") from None
     except OSError as e:
-        raise CorruptModelError(f"{name!r}: meta.json cannot be read ({e.__class__.__name__}: {e})") from None
+        raise CorruptModelError("store.meta.unreadable", name=name, reason=f"{type(e).__name__}: {e}") from None
     except RecursionError:
-        raise CorruptModelError(f"{name!r}: meta.json is nested too deeply") from None
+        raise CorruptModelError("store.meta.too_deep", name=name) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CorruptModelError(f"{name!r}: meta.json is not DigitLab model metadata (a foreign file?)")
+        raise CorruptModelError("store.meta.foreign", name=name)
     _check_meta_types(name, meta)
     meta["name"] = name
     return meta
@@ -437,15 +441,15 @@ def _compatible_arrays(kind: str, arrays: dict) -> dict:
 def _payload_path(folder: Path, meta: dict, role: str, verify: bool = True) -> Path:
     entry = meta["files"].get(role)
     if not entry or not isinstance(entry, dict) or "file" not in entry:
-        raise CorruptModelError(f"{meta['name']!r} has no {role} file")
+        raise CorruptModelError("store.no_payload", name=meta["name"], role=role)
     fname = entry["file"]
     if "/" in fname or "\\" in fname or fname.startswith("."):
-        raise CorruptModelError(f"{meta['name']!r}: bad file name {fname!r} in meta.json")
+        raise CorruptModelError("store.bad_file_name", name=meta["name"], file=fname)
     p = folder / fname
     if not p.is_file():
-        raise CorruptModelError(f"{meta['name']!r}: {fname} is missing")
+        raise CorruptModelError("store.file_missing", name=meta["name"], file=fname)
     if verify and _sha256(p) != entry.get("sha256"):
-        raise CorruptModelError(f"{meta['name']!r}: {fname} is truncated or altered (checksum mismatch)")
+        raise CorruptModelError("store.checksum", name=meta["name"], file=fname)
     return p
 
 
@@ -454,7 +458,7 @@ def _load_arrays(p: Path, name: str) -> dict:
         with np.load(p, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
-        raise CorruptModelError(f"{name!r}: {p.name} is not a readable weights file ({e.__class__.__name__}: {e})") from None
+        raise CorruptModelError("store.bad_weights", name=name, file=p.name, reason=f"{type(e).__name__}: {e}") from None
 
 
 class StoredModel:
@@ -502,7 +506,7 @@ def load(name: str, *, cached: bool = True) -> StoredModel:
     folder = _path(name)
     mp = folder / "meta.json"
     if not folder.exists():
-        raise ModelNotFoundError(f"no model named {name!r} (in {models_dir()})")
+        raise ModelNotFoundError("store.not_found_in", name=name, folder=str(models_dir()))
     try:
         st = mp.stat()
         stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
@@ -519,7 +523,7 @@ def load(name: str, *, cached: bool = True) -> StoredModel:
     except CorruptModelError:
         raise
     except Exception as e:  # wrong shapes, missing arrays, bad spec
-        raise CorruptModelError(f"{name!r}: weights do not fit the model description ({e.__class__.__name__}: {e})") from None
+        raise CorruptModelError("store.weights_mismatch", name=name, reason=f"{type(e).__name__}: {e}") from None
     sm = StoredModel(name, meta, predictor, folder)
     if stamp:
         with _lock:
@@ -545,7 +549,7 @@ def load_keras(name: str):
     try:
         return keras.saving.load_model(p, safe_mode=True, compile=False)
     except Exception as e:
-        raise CorruptModelError(f"{name!r}: {p.name} could not be loaded by Keras ({e.__class__.__name__}: {e})") from None
+        raise CorruptModelError("store.keras_unloadable", name=name, file=p.name, reason=f"{type(e).__name__}: {e}") from None
 
 
 def list_models(*, include_broken: bool = False) -> list[dict]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitlab import data, inference, models, preprocess, texts
+from digitlab import data, inference, models, preprocess, store, texts
 from digitlab.errors import CODE_RE, DigitLabError
 from digitlab.texts import en_errors, es_errors
 
@@ -21,6 +21,7 @@ LIBRARY = Path(data.__file__).resolve().parent
 DYNAMIC = {
     ("data.py", "check_regular_file"): [c for _, c in data._SPECIAL_FILES] + ["file.special"],
     ("data.py", "_too_large"): ["file.too_large", "file.too_large_unpacked"],
+    ("store.py", "_bad_field"): store.BAD_FIELD_CODES,
 }
 
 

@@ -101,4 +101,48 @@ T = {
     "err.config.not_number": "{kind}: {setting} must be a number, not {value!r}",
     "err.config.not_finite": "{kind}: {setting} must be a finite number, not {value!r}",
     "err.config.out_of_range": "{kind}: {setting} = {value} is outside {lo}-{hi}",
+    # ---- the model store (digitlab.store)
+    "err.store.bad_name": (
+        "invalid model name {name!r}: use 1-{max} letters, digits, '.', '_' or '-', starting with a letter or digit"),
+    "err.store.name_taken": "a model named {name!r} already exists (delete or rename it first)",
+    "err.store.exists": "a model named {name!r} already exists",
+    "err.store.exists_race": "a model named {name!r} already exists (another save took the name)",
+    "err.store.object_array": "array {array!r} has dtype object; only numeric arrays are stored",
+    "err.store.not_a_model_folder": "{path} exists and is not a DigitLab model; not overwritten",
+    "err.store.not_found": "no model named {name!r}",
+    "err.store.not_found_in": "no model named {name!r} (in {folder})",
+    "err.store.newer_format": "{name!r} was saved by a newer DigitLab (format {version})",
+    "err.store.is_a_file": "{name!r} is a file, not a DigitLab model folder",
+    "err.store.no_meta": "{name!r} has no meta.json: not a DigitLab model",
+    "err.store.no_payload": "{name!r} has no {role} file",
+    "err.store.bad_file_name": "{name!r}: bad file name {file!r} in meta.json",
+    "err.store.file_missing": "{name!r}: {file} is missing",
+    "err.store.checksum": "{name!r}: {file} is truncated or altered (checksum mismatch)",
+    "err.store.bad_weights": "{name!r}: {file} is not a readable weights file ({reason})",
+    "err.store.weights_mismatch": "{name!r}: weights do not fit the model description ({reason})",
+    "err.store.keras_unloadable": "{name!r}: {file} could not be loaded by Keras ({reason})",
+    "err.store.meta.bad_json": "{name!r}: meta.json is not valid JSON ({reason})",
+    "err.store.meta.unreadable": "{name!r}: meta.json cannot be read ({reason})",
+    "err.store.meta.too_deep": "{name!r}: meta.json is nested too deeply",
+    "err.store.meta.foreign": "{name!r}: meta.json is not DigitLab model metadata (a foreign file?)",
+    "err.store.meta.missing": "{name!r}: meta.json lacks {field!r}",
+    "err.store.meta.unknown_kind": "{name!r}: unknown model kind {kind!r}",
+    "err.store.meta.no_weights": "{name!r}: meta.json names no weights file",
+    # a meta.json field of the wrong type ({value}: its repr, cut at 80 characters)
+    "err.store.meta.not_string": "{name!r}: meta.json field {field!r} must be a string, not {value}",
+    "err.store.meta.not_string_or_null": "{name!r}: meta.json field {field!r} must be a string or null, not {value}",
+    "err.store.meta.not_whole": "{name!r}: meta.json field {field!r} must be a whole number, not {value}",
+    "err.store.meta.not_number": "{name!r}: meta.json field {field!r} must be a number, not {value}",
+    "err.store.meta.not_bool": "{name!r}: meta.json field {field!r} must be true or false, not {value}",
+    "err.store.meta.not_object": "{name!r}: meta.json field {field!r} must be an object, not {value}",
+    "err.store.meta.bad_config": (
+        "{name!r}: meta.json field {field!r} must be an object (val_fraction a number), not {value}"),
+    "err.store.meta.bad_dataset": (
+        "{name!r}: meta.json field {field!r} must be an object (spec and name strings, n_train and n_val "
+        "whole numbers), not {value}"),
+    "err.store.meta.bad_metrics": (
+        "{name!r}: meta.json field {field!r} must be an object of numbers (accuracies) and strings, not {value}"),
+    "err.store.meta.bad_curves": "{name!r}: meta.json field {field!r} must be an object of lists of numbers, not {value}",
+    "err.store.meta.bad_files": (
+        '{name!r}: meta.json field {field!r} must be an object of {{"file": name, "sha256": hex}} entries, not {value}'),
 }

@@ -110,4 +110,52 @@ T = {
     "err.config.not_number": "{kind}: {setting} debe ser un número, no {value!r}",
     "err.config.not_finite": "{kind}: {setting} debe ser un número finito, no {value!r}",
     "err.config.out_of_range": "{kind}: {setting} = {value} está fuera de {lo}-{hi}",
+    # ---- el almacén de modelos
+    "err.store.bad_name": (
+        "nombre de modelo no válido {name!r}: usa de 1 a {max} letras, dígitos, '.', '_' o '-', "
+        "empezando por una letra o un dígito"),
+    "err.store.name_taken": "ya existe un modelo llamado {name!r} (bórralo o cámbiale el nombre antes)",
+    "err.store.exists": "ya existe un modelo llamado {name!r}",
+    "err.store.exists_race": "ya existe un modelo llamado {name!r} (otro guardado se quedó con el nombre)",
+    "err.store.object_array": "el array {array!r} tiene dtype object; solo se guardan arrays numéricos",
+    "err.store.not_a_model_folder": "{path} ya existe y no es un modelo de DigitLab; no se sobrescribe",
+    "err.store.not_found": "no hay ningún modelo llamado {name!r}",
+    "err.store.not_found_in": "no hay ningún modelo llamado {name!r} (en {folder})",
+    "err.store.newer_format": "{name!r} se guardó con una versión más reciente de DigitLab (formato {version})",
+    "err.store.is_a_file": "{name!r} es un archivo, no una carpeta de modelo de DigitLab",
+    "err.store.no_meta": "{name!r} no tiene meta.json: no es un modelo de DigitLab",
+    "err.store.no_payload": "{name!r} no tiene archivo {role}",
+    "err.store.bad_file_name": "{name!r}: nombre de archivo no válido {file!r} en meta.json",
+    "err.store.file_missing": "{name!r}: falta el archivo {file}",
+    "err.store.checksum": "{name!r}: {file} está incompleto o alterado (la suma de comprobación no coincide)",
+    "err.store.bad_weights": "{name!r}: {file} no es un archivo de pesos legible ({reason})",
+    "err.store.weights_mismatch": "{name!r}: los pesos no encajan con la descripción del modelo ({reason})",
+    "err.store.keras_unloadable": "{name!r}: Keras no ha podido cargar {file} ({reason})",
+    "err.store.meta.bad_json": "{name!r}: meta.json no es un JSON válido ({reason})",
+    "err.store.meta.unreadable": "{name!r}: no se puede leer meta.json ({reason})",
+    "err.store.meta.too_deep": "{name!r}: meta.json tiene demasiados niveles de anidamiento",
+    "err.store.meta.foreign": "{name!r}: meta.json no contiene metadatos de un modelo de DigitLab (¿es un archivo ajeno?)",
+    "err.store.meta.missing": "{name!r}: a meta.json le falta el campo {field!r}",
+    "err.store.meta.unknown_kind": "{name!r}: tipo de modelo desconocido {kind!r}",
+    "err.store.meta.no_weights": "{name!r}: meta.json no indica ningún archivo de pesos",
+    # un campo de meta.json de tipo incorrecto
+    "err.store.meta.not_string": "{name!r}: el campo {field!r} de meta.json debe ser un texto, no {value}",
+    "err.store.meta.not_string_or_null": "{name!r}: el campo {field!r} de meta.json debe ser un texto o null, no {value}",
+    "err.store.meta.not_whole": "{name!r}: el campo {field!r} de meta.json debe ser un número entero, no {value}",
+    "err.store.meta.not_number": "{name!r}: el campo {field!r} de meta.json debe ser un número, no {value}",
+    "err.store.meta.not_bool": (
+        "{name!r}: el campo {field!r} de meta.json debe ser verdadero o falso (true/false), no {value}"),
+    "err.store.meta.not_object": "{name!r}: el campo {field!r} de meta.json debe ser un objeto, no {value}",
+    "err.store.meta.bad_config": (
+        "{name!r}: el campo {field!r} de meta.json debe ser un objeto (con val_fraction numérico), no {value}"),
+    "err.store.meta.bad_dataset": (
+        "{name!r}: el campo {field!r} de meta.json debe ser un objeto (spec y name textos, n_train y n_val "
+        "números enteros), no {value}"),
+    "err.store.meta.bad_metrics": (
+        "{name!r}: el campo {field!r} de meta.json debe ser un objeto de números (exactitudes) y textos, no {value}"),
+    "err.store.meta.bad_curves": (
+        "{name!r}: el campo {field!r} de meta.json debe ser un objeto de listas de números, no {value}"),
+    "err.store.meta.bad_files": (
+        '{name!r}: el campo {field!r} de meta.json debe ser un objeto de entradas {{"file": nombre, "sha256": hex}}, '
+        "no {value}"),
 }
