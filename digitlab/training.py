@@ -12,7 +12,9 @@ Events (dicts, each with ``job`` and a per-job ``seq``):
 * ``{"type": "phase", "phase": "loading data" | "importing TensorFlow" | "training" | "evaluating" | "saving"}``
 * ``{"type": "batch", "epoch", "batch", "n_batches", "loss", "accuracy", "samples_per_s"}`` (at most ~10/s)
 * ``{"type": "epoch", "epoch", "epochs", "loss", "accuracy", "val_loss", "val_accuracy", "samples_per_s", "seconds"}``
-* ``{"type": "done" | "stopped", "model": name or None, "metrics": {...}}`` / ``{"type": "error", "error": "..."}``
+* ``{"type": "done" | "stopped", "model": name or None, "metrics": {...}}`` / ``{"type": "error", "error": "...",
+  "code": ..., "params": {...}}`` (a :class:`digitlab.errors.DigitLabError`'s code and params, else None and {};
+  a page words it with :func:`digitlab.texts.error_message`)
 
 Stop: a shared event polled by the trainers every batch (numpy, Keras) or every
 chunk of ~8 batches (scikit-learn), so a running job ends within about a second. A
@@ -60,6 +62,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data, models, store
+from .errors import DigitLabError
 
 STATES = ("queued", "running", "done", "stopped", "error")
 
@@ -258,7 +261,9 @@ def _worker_main(job_q, ev_q, stop_ev, parent_pid: int | None = None):
                 emit = _test_hook(job["_test_hook"], emit, stop_ev.is_set)
             final = run_job(job, emit, stop_ev.is_set)
         except BaseException as e:  # noqa: BLE001 - reported as the job's error; the worker goes on
-            final = {"type": "error", "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(limit=8)}
+            coded = isinstance(e, DigitLabError)  # its params are JSON-friendly, so they cross the queue
+            final = {"type": "error", "error": f"{type(e).__name__}: {e}", "code": e.code if coded else None,
+                     "params": e.params if coded else {}, "traceback": traceback.format_exc(limit=8)}
         done.set()
         ev_q.put({**final, "job": jid, "t": time.time()})
 
@@ -321,9 +326,9 @@ def _no_main_reimport():
 
 
 class _Job:
-    __slots__ = ("id", "kind", "name", "preset", "config", "data", "seed", "test", "state", "error", "traceback",
-                 "model", "metrics", "progress", "phase", "epochs", "batches", "events", "submitted", "started",
-                 "finished", "stop_requested", "stop_seen", "stop_acked", "hook")
+    __slots__ = ("id", "kind", "name", "preset", "config", "data", "seed", "test", "state", "error", "error_code",
+                 "error_params", "traceback", "model", "metrics", "progress", "phase", "epochs", "batches", "events",
+                 "submitted", "started", "finished", "stop_requested", "stop_seen", "stop_acked", "hook")
 
     def __init__(self, **kw):
         for k in self.__slots__:
@@ -479,7 +484,7 @@ class Worker:
             j.model, j.metrics = ev.get("model"), ev.get("metrics")
             self._finish(j, typ)
         elif typ == "error":
-            j.traceback = ev.get("traceback")
+            j.traceback, j.error_code, j.error_params = ev.get("traceback"), ev.get("code"), ev.get("params") or {}
             self._finish(j, "error", ev.get("error"))
         self._cond.notify_all()
 
@@ -543,6 +548,7 @@ class Worker:
             j = self._job(job_id)
             return {
                 "id": j.id, "state": j.state, "kind": j.kind, "name": j.name, "error": j.error, "model": j.model,
+                "error_code": j.error_code, "error_params": dict(j.error_params or {}),
                 "position": self._queue.index(j.id) + 1 if j.state == "queued" else 0,
                 "progress": j.progress, "phase": j.phase, "epochs": list(j.epochs), "batches": list(j.batches),
                 "metrics": j.metrics, "started": j.started, "finished": j.finished, "submitted": j.submitted,

@@ -185,3 +185,44 @@ def test_the_mixin_works_with_an_oserror_base():
     assert str(e) == "no such file: models/x" and texts.error_text("es", e) == "no existe el archivo: models/x"
     with pytest.raises(FileNotFoundError, match="no such file"):
         raise e
+
+
+def test_error_message_words_a_code_and_params_in_a_language_with_fallbacks():
+    params = {"file": "train.csv", "row": 3, "column": "pixel5", "value": "x7"}
+    assert texts.error_message("es", "csv.not_a_number", params) == "train.csv: fila 3, columna 'pixel5': 'x7' no es un número"
+    assert texts.error_message("xx", "csv.not_a_number", params) == (
+        "train.csv: row 3, column 'pixel5' is not a number: 'x7'")  # an unknown language: English
+    assert texts.error_message("es", None, {}, "KeyError: 'x'") == "KeyError: 'x'"  # no code: the fallback
+    assert texts.error_message("es", "no.such_code", params, "plain") == "plain"
+    assert texts.error_message("es", "csv.not_a_number", {}, "plain") == "plain"  # params that do not fit
+    assert texts.error_message("es", "no.such_code", params) is None
+
+
+def test_a_training_job_on_a_bad_csv_keeps_the_code_and_params_for_the_page(tmp_path, monkeypatch):
+    """The trainer process sends the error's code and params; the job's status keeps them, so a
+    page words the error in the viewer's language."""
+    from digitlab import training
+
+    monkeypatch.setenv("DIGITLAB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DIGITLAB_NO_DEFAULTS", "1")
+    p = _bad_csv(tmp_path, row=3, column="pixel5", value="x7")
+    w = training.Worker(stop_grace=2.0, stop_timeout=8.0)
+    try:
+        bad = w.submit("numpy-mlp", {"epochs": 1, "max_train": 600}, data=str(p))
+        plain = w.submit("numpy-mlp", {"epochs": 1, "max_train": 600}, _hook="raise")
+        st = w.wait(bad, 60)
+        assert st["state"] == "error", st
+        assert st["error_code"] == "csv.not_a_number"
+        assert st["error_params"] == {"file": "train.csv", "row": 3, "column": "pixel5", "value": "x7"}
+        assert st["error"] == "CSVFormatError: train.csv: row 3, column 'pixel5' is not a number: 'x7'"
+        assert texts.error_message("es", st["error_code"], st["error_params"], st["error"]) == (
+            "train.csv: fila 3, columna 'pixel5': 'x7' no es un número")
+        ev = [e for e in w.events(bad) if e["type"] == "error"][-1]
+        assert ev["code"] == "csv.not_a_number" and ev["params"] == st["error_params"]
+        assert {j["id"]: j["error_code"] for j in w.jobs()}[bad] == "csv.not_a_number"
+        # an error without a code: None and {}, and the page says the English text
+        st = w.wait(plain, 60)
+        assert st["state"] == "error" and st["error_code"] is None and st["error_params"] == {}
+        assert texts.error_message("es", st["error_code"], st["error_params"], st["error"]) == st["error"]
+    finally:
+        w.shutdown()

@@ -50,18 +50,31 @@ def error_text(lang: str, exc: BaseException) -> str:
     any other exception (or an error built from a plain message) says ``str(exc)``."""
     from ..errors import DigitLabError
 
-    code = exc.code if isinstance(exc, DigitLabError) else None
-    if code:
-        for la in (lang, "en"):
-            s = error_message(la, code, exc.params)
-            if s is not None:
-                return s
+    if isinstance(exc, DigitLabError) and exc.code:
+        return error_message(lang, exc.code, exc.params, str(exc))
     return str(exc)
 
 
-def error_message(lang: str, code: str, params: dict) -> str | None:
-    """The text ``err.<code>`` of ``lang`` filled with ``params``; None when there is none
-    (or it does not fit the params)."""
+def error_message(lang: str, code: str | None, params: dict | None = None, fallback: str | None = None) -> str | None:
+    """The text ``err.<code>`` of ``lang`` filled with ``params``: the English one when ``lang``
+    lacks it (or it does not fit the params), else ``fallback`` (also for a ``code`` of None).
+
+    For an error known only by its code and params, e.g. a training job's::
+
+        st = worker.status(job_id)  # state "error"
+        texts.error_message(lang, st["error_code"], st["error_params"], st["error"])
+    """
+    if isinstance(code, str) and code:
+        for la in dict.fromkeys((lang, "en")):
+            s = _error_format(la, code, params or {})
+            if s is not None:
+                return s
+    return fallback
+
+
+def _error_format(lang: str, code: str, params: dict) -> str | None:
+    """The text ``err.<code>`` of ``lang`` (English for an unknown ``lang``) filled with ``params``;
+    None when there is none (or it does not fit the params)."""
     s = _TABLES.get(lang, _TABLES["en"]).get(f"err.{code}")
     if s is None:
         return None
@@ -74,7 +87,7 @@ def error_message(lang: str, code: str, params: dict) -> str | None:
 def _error_param(lang: str, name: str, v):
     if isinstance(v, dict) and isinstance(v.get("code"), str) and isinstance(v.get("params"), dict):
         # a coded error inside this one: said in the same language
-        return error_message(lang, v["code"], v["params"]) or error_message("en", v["code"], v["params"]) or v["code"]
+        return error_message(lang, v["code"], v["params"], v["code"])
     if name.endswith("_bytes") and isinstance(v, (int, float)) and not isinstance(v, bool):
         return _size(lang, v)
     return v
