@@ -257,13 +257,30 @@ def _remove_unreferenced(folder: Path, keep: dict, old: dict):
                 pass
 
 
-def rename(old: str, new: str) -> None:
-    """Rename a model (atomic folder rename); StoreError when ``new`` is taken."""
+def _check_may_manage(name: str, folder: Path, by: str | None, instructor: bool) -> None:
+    """Workshop mode: only the model's owner or the instructor may change it
+    (:func:`digitlab.room.can_manage`); a broken entry only the instructor. Single-user mode: anyone."""
+    from . import room
+
+    if not room.workshop_enabled():
+        return
+    try:
+        owner = _read_meta(folder).get("owner")
+    except CorruptModelError:
+        owner = None  # nobody owns a broken entry: the instructor clears it
+    if not room.can_manage(owner, by, instructor=instructor is True):
+        raise room.NotAllowedError(f"the model {name!r} is not yours", "not_yours")
+
+
+def rename(old: str, new: str, *, by: str | None = None, instructor: bool = False) -> None:
+    """Rename a model (atomic folder rename); StoreError when ``new`` is taken. In workshop
+    mode only its owner (``by``) or the instructor may (``room.NotAllowedError``)."""
     check_name(new)
     with _lock:
         src = _path(old)
         if not (src / "meta.json").is_file():
             raise ModelNotFoundError("store.not_found", name=old)
+        _check_may_manage(old, src, by, instructor)
         dst = models_dir() / new
         if dst.exists():
             raise ModelExistsError("store.exists", name=new)
@@ -277,12 +294,14 @@ def rename(old: str, new: str) -> None:
         _cache.pop(old, None)
 
 
-def delete(name: str) -> None:
-    """Delete a model (renamed aside first, so it disappears at once)."""
+def delete(name: str, *, by: str | None = None, instructor: bool = False) -> None:
+    """Delete a model (renamed aside first, so it disappears at once). In workshop mode only
+    its owner (``by``) or the instructor may (``room.NotAllowedError``)."""
     with _lock:
         src = _path(name)
         if not src.exists():
             raise ModelNotFoundError("store.not_found", name=name)
+        _check_may_manage(name, src, by, instructor)
         trash = models_dir() / f".del-{uuid.uuid4().hex[:8]}"
         os.rename(src, trash)
         shutil.rmtree(trash, ignore_errors=True)
@@ -356,6 +375,7 @@ _OPTIONAL = {
     "classes": (_is_int, "store.meta.not_whole"),
     "created": (lambda v: isinstance(v, str), "store.meta.not_string"),
     "preset": (lambda v: v is None or isinstance(v, str), "store.meta.not_string_or_null"),
+    "owner": (lambda v: v is None or isinstance(v, str), "store.meta.not_string_or_null"),
     "config": (lambda v: isinstance(v, dict) and _num_or_none(v.get("val_fraction")), "store.meta.bad_config"),
     "dataset": (lambda v: isinstance(v, dict) and all(isinstance(v.get(k), (str, type(None))) for k in ("spec", "name"))
                 and all(v.get(k) is None or _is_int(v.get(k)) for k in ("n_train", "n_val")),

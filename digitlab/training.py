@@ -61,7 +61,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data, models, store
+from . import data, models, room, store
 from .errors import DigitLabError
 
 STATES = ("queued", "running", "done", "stopped", "error")
@@ -161,6 +161,7 @@ def run_job(job: dict, emit, should_stop) -> dict:
         "name": ds.name, "n_train": len(train_ds), "n_val": len(val_ds)}, "seed": seed,
         "epochs": int(epochs_seen[-1].get("epoch") or len(epochs_seen)), "metrics": metrics, "curves": _curves(trained.history, epochs_seen),
         "train_seconds": round(train_seconds, 2), "stopped": bool(stopped), "job": job.get("id"),
+        "owner": job.get("owner"),
     }
     files, tmpdir = None, None
     if trained.keras_model is not None:
@@ -328,7 +329,7 @@ def _no_main_reimport():
 class _Job:
     __slots__ = ("id", "kind", "name", "preset", "config", "data", "seed", "test", "state", "error", "error_code",
                  "error_params", "traceback", "model", "metrics", "progress", "phase", "epochs", "batches", "events",
-                 "submitted", "started", "finished", "stop_requested", "stop_seen", "stop_acked", "hook")
+                 "submitted", "started", "finished", "stop_requested", "stop_seen", "stop_acked", "hook", "owner")
 
     def __init__(self, **kw):
         for k in self.__slots__:
@@ -404,7 +405,7 @@ class Worker:
         j.state, j.started = "running", time.time()
         self._running = jid
         msg = {"id": jid, "kind": j.kind, "preset": j.preset, "config": j.config, "data": j.data, "name": j.name,
-               "seed": j.seed, "test": j.test, "home": self._homes.get(jid), "_test_hook": j.hook}
+               "seed": j.seed, "test": j.test, "home": self._homes.get(jid), "_test_hook": j.hook, "owner": j.owner}
         self._job_q.put(msg)
         self._cond.notify_all()
 
@@ -515,13 +516,20 @@ class Worker:
     # ---- public API
 
     def submit(self, kind: str, config: dict | None = None, data: str = "sample", name: str | None = None,
-               seed: int = 0, *, preset: str | None = None, test: str | None = None, _hook: str | None = None) -> str:
-        """Queue a training job; returns its id. The config is validated here (``ConfigError``)."""
+               seed: int = 0, *, preset: str | None = None, test: str | None = None, owner: str | None = None,
+               instructor: bool = False, _hook: str | None = None) -> str:
+        """Queue a training job; returns its id. The config is validated here (``ConfigError``).
+
+        ``owner``: the participant it is for (workshop mode; None = a class default), saved
+        as the model's ``meta["owner"]``. In workshop mode, while the instructor has paused
+        training (:meth:`digitlab.room.Room.paused`), only the instructor may submit."""
         if config is not None and not isinstance(config, dict):
             config = models.config_dict(config)
         cfg = models.config_from_dict(kind, config, preset)  # raises ConfigError/UnknownKindError now
         if name is not None:
             store.check_free(name)  # a taken name is refused now, not after the training
+        if room.workshop_enabled() and instructor is not True and room.Room().paused():
+            raise room.NotAllowedError("the instructor has paused training for the room", "paused")
         with self._lock:
             if self._closed:
                 raise RuntimeError("the worker has been shut down")
@@ -530,7 +538,7 @@ class Worker:
             jid = f"j{next(self._ids)}-{uuid.uuid4().hex[:6]}"
             self._jobs[jid] = _Job(id=jid, kind=kind, name=name, preset=preset, config=models.config_dict(cfg),
                                    data=str(data), seed=int(seed), test=test, state="queued", submitted=time.time(),
-                                   hook=_hook)
+                                   hook=_hook, owner=owner)
             self._homes[jid] = str(store.home())
             self._queue.append(jid)
             self._dispatch()
@@ -553,26 +561,37 @@ class Worker:
                 "progress": j.progress, "phase": j.phase, "epochs": list(j.epochs), "batches": list(j.batches),
                 "metrics": j.metrics, "started": j.started, "finished": j.finished, "submitted": j.submitted,
                 "config": j.config, "data": j.data, "seed": j.seed, "stop_requested": j.stop_requested is not None,
+                "owner": j.owner,
             }
 
     def events(self, job_id: str, since: int = 0) -> list[dict]:
         with self._lock:
             return list(self._job(job_id).events[since:])
 
-    def jobs(self) -> list[dict]:
-        """Every job (newest first), without the batch events."""
+    def jobs(self, *, visible_to: str | None = None, instructor: bool = False) -> list[dict]:
+        """Every job (newest first), without the batch events. In workshop mode a participant
+        (``visible_to``) sees only their own jobs; the instructor (and single-user mode) all."""
+        mine = room.workshop_enabled() and instructor is not True
         with self._lock:
             out = []
             for j in sorted(self._jobs.values(), key=lambda j: j.submitted, reverse=True):
+                if mine and not room.is_owner(j.owner, visible_to):
+                    continue
                 s = self.status(j.id)
                 s.pop("batches")
                 out.append(s)
             return out
 
-    def stop(self, job_id: str) -> dict:
-        """Queued: cancelled at once. Running: asked to stop (within ~1 s); terminated after ``stop_grace``."""
+    def stop(self, job_id: str, *, by: str | None = None, instructor: bool = False) -> dict:
+        """Queued: cancelled at once. Running: asked to stop (within ~1 s); see the module's text.
+
+        In workshop mode only the job's owner (``by``) or the instructor may stop it: anyone
+        else gets :class:`digitlab.room.NotAllowedError` (a job id read from someone's address
+        is not enough). Single-user mode has no owners."""
         with self._lock:
             j = self._job(job_id)
+            if room.workshop_enabled() and not room.can_manage(j.owner, by, instructor=instructor is True):
+                raise room.NotAllowedError(f"job {job_id} is not yours to stop", "not_yours")
             if j.state == "queued":
                 self._queue.remove(job_id)
                 j.events.append({"type": "stopped", "job": job_id, "seq": len(j.events), "t": time.time(),
@@ -606,7 +625,7 @@ class Worker:
             for name, kind, preset, over in DEFAULT_MODELS:
                 if name in busy or store.exists(name):
                     continue
-                ids.append(self.submit(kind, over, "sample", name, 0, preset=preset, test=t))
+                ids.append(self.submit(kind, over, "sample", name, 0, preset=preset, test=t, instructor=True))
             return ids
 
     def alive(self) -> bool:
@@ -619,7 +638,7 @@ class Worker:
             if self._closed:
                 return
             for jid in list(self._queue):
-                self.stop(jid)
+                self.stop(jid, instructor=True)
             if self._running:
                 self._stop_ev.set()
             self._closed = True
