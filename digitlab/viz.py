@@ -71,7 +71,26 @@ def digit_grid(
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
     scale = width_hint / (cols * (w + gap))
-    return _layout(fig, title, height=int(50 + rows * (band + h + gap) * scale), plot_bgcolor="rgba(0,0,0,0)")
+    title = wrap_title(title, width_hint)  # a Plotly title does not wrap: it is cut off at the figure's edge
+    lines = title.count("<br>")
+    _layout(fig, title, height=int(50 + 20 * lines + rows * (band + h + gap) * scale), plot_bgcolor="rgba(0,0,0,0)")
+    if lines:
+        fig.update_layout(margin=dict(t=40 + 20 * lines))
+    return fig
+
+
+def wrap_title(text: str, width_px: float, char_px: float = 8.5) -> str:
+    """``text`` broken into lines (``<br>``) at spaces, each about at most ``width_px`` wide
+    (``char_px`` per character: the 15 px bold title font, a little generously)."""
+    limit = max(10, int(width_px / char_px))
+    lines, cur = [], ""
+    for word in str(text).split(" "):
+        if cur and len(cur) + 1 + len(word) > limit:
+            lines.append(cur)
+            cur = word
+        else:
+            cur = f"{cur} {word}" if cur else word
+    return "<br>".join(lines + [cur])
 
 
 def class_balance(counts, title: str = "Class balance", x_title: str = "digit (label)", y_title: str = "images") -> go.Figure:
@@ -373,8 +392,10 @@ def vector_bars(v: np.ndarray, *, title: str = "Activations", x_title: str = "un
 
 
 def confusion_matrix(cm: np.ndarray, *, title: str = "Confusion matrix", x_title: str = "predicted digit",
-                     y_title: str = "true digit", selected: tuple[int, int] | None = None) -> go.Figure:
-    """Counts as coloured squares (a scatter, so a click selects a cell); the diagonal is right."""
+                     y_title: str = "true digit", selected: tuple[int, int] | None = None,
+                     hover: str = "true %{y}, predicted %{x}: %{text}") -> go.Figure:
+    """Counts as coloured squares (a scatter, so a click selects a cell); the diagonal is right.
+    ``hover``: the tooltip's template (``%{y}`` true, ``%{x}`` predicted, ``%{text}`` the count)."""
     k = cm.shape[0]
     t_, p_ = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
     t_, p_, c = t_.ravel(), p_.ravel(), cm.ravel()
@@ -383,18 +404,43 @@ def confusion_matrix(cm: np.ndarray, *, title: str = "Confusion matrix", x_title
     colors = [("#2e7d32" if a == b else f"rgba(198,40,40,{0.08 + 0.92 * f:.3f})") if n else "#f4f4f4"
               for a, b, n, f in zip(t_, p_, c, frac)]
     fig = go.Figure(go.Scatter(
-        x=p_, y=t_, mode="markers+text", text=[str(n) if n else "" for n in c],
+        x=p_.tolist(), y=t_.tolist(), mode="markers", text=[str(n) for n in c],
         marker=dict(symbol="square", size=30, color=colors, line=dict(width=[3 if selected == (a, b) else 0
                     for a, b in zip(t_, p_)], color="#111")),
-        textfont=dict(color=["white" if (a == b and n) or f > 0.5 else "#333" for a, b, n, f in zip(t_, p_, c, frac)], size=11),
-        customdata=np.stack([t_, p_], 1), hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
+        # plain lists: a NumPy array would be sent as a typed array, whose rows reach Python as {"0": t, "1": p}
+        customdata=np.stack([t_, p_], 1).tolist(), hovertemplate=hover + "<extra></extra>",
+        # a clicked cell is outlined: Plotly's selection must not fade the others
+        selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)),
     ))
+    for a, b, n, f in zip(t_, p_, c, frac):  # the counts as annotations: a selection does not fade them
+        if n:
+            fig.add_annotation(x=int(b), y=int(a), text=str(n), showarrow=False,
+                               font=dict(size=11, color="white" if a == b or f > 0.5 else "#333"))
     fig.update_xaxes(title_text=x_title, tickmode="array", tickvals=list(range(k)), range=[-0.6, k - 0.4], side="top")
     fig.update_yaxes(title_text=y_title, tickmode="array", tickvals=list(range(k)), range=[k - 0.4, -0.6])
     fig.update_layout(dragmode=False, clickmode="event+select", showlegend=False)
-    _layout(fig, title, height=480, plot_bgcolor="white")
-    fig.update_layout(margin=dict(l=8, r=8, t=90, b=8))  # room for the title above the top axis
+    _layout(fig, title, height=500, plot_bgcolor="white")
+    # the title at the very top, the top axis (ticks, then its title) below it: they no longer overlap
+    fig.update_layout(title=dict(y=1, yref="container", yanchor="top", pad=dict(t=6)),
+                      margin=dict(l=8, r=8, t=100, b=8))
     return fig
+
+
+def confusion_cell(point: dict) -> tuple[int, int] | None:
+    """(true, predicted) of a clicked :func:`confusion_matrix` point, as Streamlit's selection
+    event gives it: ``customdata`` [t, p] (a list, or {"0": t, "1": p} when it came from a typed
+    array), else the point's ``y`` (true) and ``x`` (predicted); None when it holds neither."""
+    try:
+        cd = point.get("customdata")
+        if isinstance(cd, dict):
+            cd = [cd.get("0", cd.get(0)), cd.get("1", cd.get(1))]
+        if isinstance(cd, (list, tuple)) and len(cd) >= 2 and None not in cd[:2]:
+            return int(cd[0]), int(cd[1])
+        if point.get("x") is not None and point.get("y") is not None:
+            return int(point["y"]), int(point["x"])
+    except (TypeError, ValueError, AttributeError):
+        pass
+    return None
 
 
 def curves_from_meta(curves: dict) -> list[dict]:

@@ -13,10 +13,13 @@ left, right = st.columns([1, 1])
 with left:
     st.subheader(t("home.path_title"))
     st.markdown(t("home.path"))
-    c = st.columns(3)
-    c[0].page_link("pages/data.py", label=t("nav.data"), icon=":material/dataset:")
-    c[1].page_link("pages/train.py", label=t("nav.train"), icon=":material/model_training:")
-    c[2].page_link("pages/draw.py", label=t("nav.draw"), icon=":material/draw:")
+    steps = st.container(horizontal=True, gap="small")  # the five steps, in the sidebar's order (app.py)
+    for page, key, icon in [("pages/data.py", "nav.data", ":material/dataset:"),
+                            ("pages/train.py", "nav.train", ":material/model_training:"),
+                            ("pages/inspect.py", "nav.inspect", ":material/biotech:"),
+                            ("pages/draw.py", "nav.draw", ":material/draw:"),
+                            ("pages/learn.py", "nav.learn", ":material/school:")]:
+        steps.page_link(page, label=t(key), icon=icon)
 
 
 def pct(v):

@@ -152,29 +152,31 @@ with tab_cm, guard():
         if st.session_state.get("inspect_cm_for") != chart_key:  # new model or set: start at the worst confusion
             st.session_state["inspect_cm_for"] = chart_key
             st.session_state["inspect_true"], st.session_state["inspect_pred"] = insight.worst_confusion(cm) or (0, 0)
+        perfect = insight.worst_confusion(cm) is None
         pts = ((st.session_state.get(chart_key) or {}).get("selection") or {}).get("points") or []
-        if pts:  # a click on the matrix picks the cell
-            cd = pts[0].get("customdata")
-            cell = (int(cd[0]), int(cd[1])) if cd else (int(pts[0]["y"]), int(pts[0]["x"]))
-            if st.session_state.get("inspect_last_click") != (chart_key, cell):
-                st.session_state["inspect_last_click"] = (chart_key, cell)
-                st.session_state["inspect_true"], st.session_state["inspect_pred"] = cell
+        cell = viz.confusion_cell(pts[0]) if pts else None  # a click on the matrix picks the cell
+        if cell and all(0 <= c < k for c in cell) and st.session_state.get("inspect_last_click") != (chart_key, cell):
+            st.session_state["inspect_last_click"] = (chart_key, cell)
+            st.session_state["inspect_true"], st.session_state["inspect_pred"] = cell
         left, right = st.columns([1, 1])
+        tr = pr = None
         with right:
-            s1, s2 = st.columns(2)
-            tr = s1.selectbox(t("inspect.true"), list(range(k)), key="inspect_true")
-            pr = s2.selectbox(t("inspect.pred"), list(range(k)), key="inspect_pred")
-            if insight.worst_confusion(cm) is None:
+            if perfect:  # nothing to pick: only the message (not a "mistakes" grid of right answers)
                 st.success(t("inspect.perfect"))
-            idx = insight.mistakes(y, P, tr, pr)[:40]
-            if len(idx):
-                st.plotly_chart(viz.digit_grid(X[idx], cols=8, captions=[f"{100 * P[i, pr]:.0f}%" for i in idx],
-                                               title=t("inspect.mistakes_title", n=int(cm[tr, pr]), t=tr, p=pr),
-                                               width_hint=420), config=CFG, key="inspect_mistakes")
             else:
-                st.caption(t("inspect.no_mistakes", t=tr, p=pr))
+                s1, s2 = st.columns(2)
+                tr = s1.selectbox(t("inspect.true"), list(range(k)), key="inspect_true")
+                pr = s2.selectbox(t("inspect.pred"), list(range(k)), key="inspect_pred")
+                idx = insight.mistakes(y, P, tr, pr)[:40]
+                if len(idx):
+                    st.plotly_chart(viz.digit_grid(X[idx], cols=8, captions=[f"{100 * P[i, pr]:.0f}%" for i in idx],
+                                                   title=t("inspect.mistakes_title", n=int(cm[tr, pr]), t=tr, p=pr),
+                                                   width_hint=420), config=CFG, key="inspect_mistakes")
+                else:
+                    st.caption(t("inspect.no_mistakes", t=tr, p=pr))
         left.plotly_chart(viz.confusion_matrix(cm, title=t("inspect.cm_title"), x_title=t("inspect.cm_x"),
-                                               y_title=t("inspect.cm_y"), selected=(tr, pr)),
+                                               y_title=t("inspect.cm_y"), selected=None if perfect else (tr, pr),
+                                               hover=t("inspect.cm_hover")),
                           config=CFG, key=chart_key, on_select="rerun", selection_mode="points")
 
 # ------------------------------------------------------------------ training curves

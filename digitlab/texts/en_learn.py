@@ -122,7 +122,7 @@ T = {
     "learn.gd.p.xor": "XOR",
     "learn.gd.hidden": "Hidden neurons",
     "learn.gd.lr": "Learning rate α",
-    "learn.gd.bug": "Tutorial's derivative 1 − A¹²",
+    "learn.gd.bug": "Tutorial's derivative 1 − A1²",
     "learn.gd.bug_help": "Back-propagate the hidden layer with tanh's derivative, as the tutorial's code does",
     "learn.gd.step1": "1 step",
     "learn.gd.step10": "10 steps",

@@ -124,7 +124,7 @@ T = {
     "learn.gd.p.xor": "XOR",
     "learn.gd.hidden": "Neuronas ocultas",
     "learn.gd.lr": "Tasa de aprendizaje α",
-    "learn.gd.bug": "Derivada del tutorial 1 − A¹²",
+    "learn.gd.bug": "Derivada del tutorial 1 − A1²",
     "learn.gd.bug_help": "Retropropagar la capa oculta con la derivada de tanh, como hace el código del tutorial",
     "learn.gd.step1": "1 paso",
     "learn.gd.step10": "10 pasos",
