@@ -167,7 +167,7 @@ def test_draw_digits_cnn_reads_them_then_clear(page, server):
     canvas = main.locator("canvas.upper-canvas")
     canvas.wait_for(timeout=30000)
     cnn = main.locator("[data-testid=stMetric]").filter(has_text=CNN)
-    reset = main.get_by_role("button", name="Reset canvas & history")
+    reset = main.locator(".st-key-draw_clear button")  # the page's own Clear (the canvas toolbar is hidden)
     for digit, strokes in STROKES.items():
         draw(page, canvas, strokes)
         cnn.wait_for(timeout=30000)  # waits for the model's answer
