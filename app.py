@@ -8,13 +8,33 @@ a second. Run as the app's script (``__main__``: every rerun, and in AppTest), i
 import streamlit as st
 
 
+def language(langs: dict) -> str:
+    """The sidebar's language select, kept in the address (``?lang=es``) so that a reload, a new
+    tab and a shared link keep it. A new session starts from the address; the choice is written
+    back on every run, because Streamlit drops the address's parameters on a page switch
+    (https://docs.streamlit.io/develop/api-reference/caching-and-state/st.query_params). English,
+    the default, leaves the address clean."""
+    from digitlab.texts import text
+
+    if "lang" not in st.session_state:
+        asked = st.query_params.get("lang")
+        st.session_state["lang"] = asked if asked in langs else "en"
+    lang = st.sidebar.selectbox(text("en", "sidebar.language"), list(langs), format_func=langs.get, key="lang")
+    if lang == "en":
+        if "lang" in st.query_params:
+            del st.query_params["lang"]
+    elif st.query_params.get("lang") != lang:
+        st.query_params["lang"] = lang
+    return lang
+
+
 def router() -> None:
     from digitlab.texts import LANGS, text
     from pages.common import start_defaults_if_needed
 
     st.set_page_config(page_title="DigitLab", page_icon=":material/draw:", layout="wide")
 
-    lang = st.sidebar.selectbox(text("en", "sidebar.language"), list(LANGS), format_func=LANGS.get, key="lang")
+    lang = language(LANGS)
     pages = [  # (file, text key, icon)
         ("pages/home.py", "nav.home", ":material/home:"),
         ("pages/data.py", "nav.data", ":material/dataset:"),

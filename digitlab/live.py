@@ -18,8 +18,8 @@ ROUTE = "/digitlab/live/{jid}"  # served by app.py's st.App
 ACTIVE = ("queued", "running")
 
 
-def fmt_pct(v) -> str:
-    return "–" if v is None else f"{100 * v:.2f}%"
+def fmt_pct(v, lang: str = "en") -> str:
+    return texts.percent(lang, v)  # en 89.65%, es 89,65 %
 
 
 def fmt_secs(s) -> str:
@@ -30,6 +30,16 @@ def curve_labels(lang: str) -> dict:
     t = lambda k: texts.text(lang, k)  # noqa: E731
     return {"train": t("viz.training"), "val": t("viz.validation"), "batch": t("viz.per_batch"),
             "epoch": t("viz.epoch"), "loss": t("viz.loss"), "accuracy": t("viz.accuracy")}
+
+
+PHASES = {"loading data": "train.phase.loading", "importing TensorFlow": "train.phase.tensorflow",
+          "evaluating": "train.phase.evaluating", "saving": "train.phase.saving"}  # the worker's phases -> texts
+
+
+def phase_label(lang: str, phase: str) -> str:
+    """A job's phase (digitlab.training's English word) in ``lang``; an unknown one as it is."""
+    key = PHASES.get(phase)
+    return texts.text(lang, key) if key else phase
 
 
 def _kind_label(lang: str, kind: str) -> str:
@@ -78,10 +88,11 @@ def panel(s: dict, lang: str = "en", dark: bool = False, now: float | None = Non
     last_epoch = s["epochs"][-1] if s["epochs"] else {}
     metrics = [(t("train.m.epoch"), f"{p.get('epoch', 0)}/{epochs}"),
                (t("train.m.loss"), "–" if p.get("loss") is None else f"{p['loss']:.4f}"),
-               (t("train.m.val_acc"), fmt_pct(last_epoch.get("val_accuracy"))),
-               (t("train.m.speed"), f"{p.get('samples_per_s', 0):,.0f}"),
+               (t("train.m.val_acc"), fmt_pct(last_epoch.get("val_accuracy"), lang)),
+               (t("train.m.speed"), texts.number(lang, p.get("samples_per_s") or 0)),
                (t("train.m.left"), fmt_secs(left))]
-    status = t("train.phase", kind=label, phase=phase) if phase != "training" else t("train.running", kind=label)
+    status = (t("train.phase", kind=label, phase=phase_label(lang, phase)) if phase != "training"
+              else t("train.running", kind=label))
     return viz.live_panel(status=status, fraction=frac, metrics=metrics,
                           charts=[live_chart(s, "loss", epochs, lang, dark), live_chart(s, "accuracy", epochs, lang, dark)])
 

@@ -7,7 +7,8 @@ Pages, the CLI, the trainer worker and the tests all read this one table::
     trained = REGISTRY["keras-cnn"].train(cfg, train_ds, val_ds, seed=0, callback=cb, should_stop=stop)
     predictor = build_predictor("keras-cnn", trained.spec, trained.arrays)   # NumPy only
 
-Every config field carries widget metadata: ``help`` plus either ``range=(lo, hi)``
+Every config field carries widget metadata: ``help``, a short human ``label`` (English; other
+languages in ``digitlab/texts/*_models.py``) plus either ``range=(lo, hi)``
 (with ``step``, and ``log=True`` for learning rates) or ``choices=[...]``; a field
 of type ``tuple[int, ...]`` (hidden layer sizes) has ``kind="layers"``.
 
@@ -46,7 +47,7 @@ class UnknownKindError(ConfigError):
 
 
 def _f(default, help: str, **meta):
-    """A dataclass field with widget metadata (``help``, ``range``/``choices``, ``step``...)."""
+    """A dataclass field with widget metadata (``help``, ``label``, ``range``/``choices``, ``step``...)."""
     meta["help"] = help
     if isinstance(default, (list, tuple)):
         return field(default_factory=lambda d=tuple(default): d, metadata=meta)
@@ -55,20 +56,24 @@ def _f(default, help: str, **meta):
 
 def _common(val_default: float = 0.2):
     return dict(
-        val_fraction=_f(val_default, "Share of the data held out to measure validation accuracy.", range=(0.05, 0.5), step=0.05),
-        max_train=_f(0, "Use at most this many training images (0 = all); smaller trains faster.", range=(0, 60000), step=500),
+        val_fraction=_f(val_default, "Share of the data held out to measure validation accuracy.", range=(0.05, 0.5), step=0.05,
+                        label="validation share"),
+        max_train=_f(0, "Use at most this many training images (0 = all); smaller trains faster.", range=(0, 60000), step=500,
+                     label="training images (0 = all)"),
     )
 
 
 def _nn_fit(batch_max: int):
     """Settings of ``Sequential.fit`` shared by the NumPy MLP and CNN."""
     return dict(
-        optimizer=_f("adam", "How the weights move along the gradient.", choices=["adam", "momentum", "sgd"]),
-        lr=_f(1e-3, "Learning rate.", range=(1e-5, 1.0), log=True),
-        batch_size=_f(128, "Images per gradient step.", range=(8, batch_max), step=8),
+        optimizer=_f("adam", "How the weights move along the gradient.", choices=["adam", "momentum", "sgd"],
+                     label="optimiser"),
+        lr=_f(1e-3, "Learning rate.", range=(1e-5, 1.0), log=True, label="learning rate"),
+        batch_size=_f(128, "Images per gradient step.", range=(8, batch_max), step=8, label="batch size"),
         shift=_f(0, "Shift each training image by up to this many pixels at random, every epoch (augmentation).",
-                 range=(0, 4), step=1),
-        lr_decay=_f(1.0, "Multiply the learning rate by this after every epoch.", range=(0.5, 1.0), step=0.01),
+                 range=(0, 4), step=1, label="random shift (px)"),
+        lr_decay=_f(1.0, "Multiply the learning rate by this after every epoch.", range=(0.5, 1.0), step=0.01,
+                    label="learning-rate decay per epoch"),
     )
 
 
@@ -77,21 +82,24 @@ class BinaryConfig:
     """The tutorial's section-2 network: one hidden layer, sigmoid output, 0 vs 1."""
 
     variant: str = _f("fixed", "seed: the tutorial as written (raw pixels 0-255, tanh derivative on a sigmoid "
-                      "hidden layer); fixed: pixels scaled to [0, 1] and the correct derivative.", choices=["fixed", "seed"])
-    hidden: int = _f(10, "Hidden units (the tutorial used 10).", range=(1, 256), step=1)
-    iterations: int = _f(300, "Full-batch gradient descent steps.", range=(1, 3000), step=10)
-    lr: float = _f(1.2, "Learning rate (the tutorial used 1.2).", range=(0.001, 5.0), step=0.1)
+                      "hidden layer); fixed: pixels scaled to [0, 1] and the correct derivative.", choices=["fixed", "seed"],
+                      label="network version")
+    hidden: int = _f(10, "Hidden units (the tutorial used 10).", range=(1, 256), step=1, label="hidden units")
+    iterations: int = _f(300, "Full-batch gradient descent steps.", range=(1, 3000), step=10, label="gradient steps")
+    lr: float = _f(1.2, "Learning rate (the tutorial used 1.2).", range=(0.001, 5.0), step=0.1, label="learning rate")
     val_fraction: float = _common()["val_fraction"]
     max_train: int = _common()["max_train"]
 
 
 @dataclass
 class NumpyMLPConfig:
-    hidden: tuple[int, ...] = _f((128,), "Sizes of the hidden layers, e.g. 128 or 256,128.", kind="layers", range=(1, 1024), max_layers=4)
-    activation: str = _f("relu", "Activation of the hidden layers.", choices=["relu", "sigmoid", "tanh"])
+    hidden: tuple[int, ...] = _f((128,), "Sizes of the hidden layers, e.g. 128 or 256,128.", kind="layers", range=(1, 1024), max_layers=4,
+                                 label="hidden layer sizes")
+    activation: str = _f("relu", "Activation of the hidden layers.", choices=["relu", "sigmoid", "tanh"],
+                         label="hidden-layer activation")
     optimizer: str = _nn_fit(2048)["optimizer"]
     lr: float = _nn_fit(2048)["lr"]
-    epochs: int = _f(5, "Passes over the training data.", range=(1, 100), step=1)
+    epochs: int = _f(5, "Passes over the training data.", range=(1, 100), step=1, label="number of epochs")
     batch_size: int = _nn_fit(2048)["batch_size"]
     shift: int = _nn_fit(2048)["shift"]
     lr_decay: float = _nn_fit(2048)["lr_decay"]
@@ -101,11 +109,14 @@ class NumpyMLPConfig:
 
 @dataclass
 class NumpyCNNConfig:
-    dropout1: float = _f(0.25, "Dropout after the max-pool layer.", range=(0.0, 0.9), step=0.05)
-    dropout2: float = _f(0.5, "Dropout after the 128-unit dense layer.", range=(0.0, 0.9), step=0.05)
+    dropout1: float = _f(0.25, "Dropout after the max-pool layer.", range=(0.0, 0.9), step=0.05,
+                         label="dropout after pooling")
+    dropout2: float = _f(0.5, "Dropout after the 128-unit dense layer.", range=(0.0, 0.9), step=0.05,
+                         label="dropout after the dense layer")
     optimizer: str = _nn_fit(1024)["optimizer"]
     lr: float = _nn_fit(1024)["lr"]
-    epochs: int = _f(3, "Passes over the training data (a NumPy CNN epoch on 8k images takes ~30 s).", range=(1, 50), step=1)
+    epochs: int = _f(3, "Passes over the training data (a NumPy CNN epoch on 8k images takes ~30 s).", range=(1, 50), step=1,
+                     label="number of epochs")
     batch_size: int = _nn_fit(1024)["batch_size"]
     shift: int = _nn_fit(1024)["shift"]
     lr_decay: float = _nn_fit(1024)["lr_decay"]
@@ -115,18 +126,23 @@ class NumpyCNNConfig:
 
 @dataclass
 class SklearnMLPConfig:
-    hidden: tuple[int, ...] = _f((128,), "Sizes of the hidden layers (the tutorial used 5).", kind="layers", range=(1, 1024), max_layers=4)
-    activation: str = _f("relu", "Activation of the hidden layers.", choices=["relu", "logistic", "tanh", "identity"])
+    hidden: tuple[int, ...] = _f((128,), "Sizes of the hidden layers (the tutorial used 5).", kind="layers", range=(1, 1024), max_layers=4,
+                                 label="hidden layer sizes")
+    activation: str = _f("relu", "Activation of the hidden layers.", choices=["relu", "logistic", "tanh", "identity"],
+                         label="hidden-layer activation")
     solver: str = _f("adam", "lbfgs is a full-batch quasi-Newton method (the tutorial's); adam and sgd take mini-batches.",
-                     choices=["adam", "sgd", "lbfgs"])
-    alpha: float = _f(1e-4, "L2 penalty on the weights.", range=(1e-7, 1.0), log=True)
-    lr: float = _f(1e-3, "Initial learning rate (adam and sgd).", range=(1e-5, 1.0), log=True)
-    epochs: int = _f(20, "Passes over the data (lbfgs: rounds of `lbfgs_iters` iterations).", range=(1, 200), step=1)
-    lbfgs_iters: int = _f(10, "lbfgs iterations per round (20 rounds x 10 = scikit-learn's default 200).", range=(1, 500), step=1)
-    batch_size: int = _f(128, "Images per gradient step (adam and sgd).", range=(8, 2048), step=8)
-    scale_pixels: bool = _f(True, "Divide pixels by 255; the tutorial fed raw 0-255 pixels, which is why it got 20%.")
+                     choices=["adam", "sgd", "lbfgs"], label="optimisation method")
+    alpha: float = _f(1e-4, "L2 penalty on the weights.", range=(1e-7, 1.0), log=True, label="L2 penalty")
+    lr: float = _f(1e-3, "Initial learning rate (adam and sgd).", range=(1e-5, 1.0), log=True, label="learning rate")
+    epochs: int = _f(20, "Passes over the data (lbfgs: rounds of `lbfgs_iters` iterations).", range=(1, 200), step=1,
+                     label="number of epochs")
+    lbfgs_iters: int = _f(10, "lbfgs iterations per round (20 rounds x 10 = scikit-learn's default 200).", range=(1, 500), step=1,
+                          label="lbfgs iterations per round")
+    batch_size: int = _f(128, "Images per gradient step (adam and sgd).", range=(8, 2048), step=8, label="batch size")
+    scale_pixels: bool = _f(True, "Divide pixels by 255; the tutorial fed raw 0-255 pixels, which is why it got 20%.",
+                            label="scale pixels to [0, 1]")
     shift_copies: bool = _f(False, "Add copies of each training image shifted one pixel up, down, left and right "
-                            "(5x the data: slower epochs, better accuracy).")
+                            "(5x the data: slower epochs, better accuracy).", label="add one-pixel shifted copies")
     val_fraction: float = _common()["val_fraction"]
     max_train: int = _common()["max_train"]
 
@@ -134,23 +150,34 @@ class SklearnMLPConfig:
 @dataclass
 class KerasCNNConfig:
     optimizer: str = _f("adam", "adadelta with lr 0.001 is the tutorial's `Adadelta()` in Keras 3 (62% there); "
-                        "Keras 2's default was lr 1.0.", choices=["adam", "adadelta", "sgd"])
-    lr: float = _f(1e-3, "Learning rate.", range=(1e-5, 2.0), log=True)
-    lr_schedule: str = _f("constant", "cosine: decay the learning rate to 2% of its start over the run.", choices=["constant", "cosine"])
-    epochs: int = _f(5, "Passes over the training data (~6-10 s each on the 10k sample).", range=(1, 100), step=1)
-    batch_size: int = _f(128, "Images per gradient step.", range=(8, 1024), step=8)
-    dropout1: float = _f(0.25, "Dropout after the max-pool layer.", range=(0.0, 0.9), step=0.05)
-    dropout2: float = _f(0.5, "Dropout after the 128-unit dense layer.", range=(0.0, 0.9), step=0.05)
-    augment: bool = _f(False, "Random shifts, rotations and zooms of the training images: drawn digits are not MNIST-centred.")
-    rotation: float = _f(10.0, "Largest random rotation, degrees.", range=(0.0, 45.0), step=1.0)
-    shift: float = _f(0.1, "Largest random shift, fraction of the image.", range=(0.0, 0.3), step=0.01)
-    zoom: float = _f(0.1, "Largest random zoom in or out, fraction.", range=(0.0, 0.5), step=0.01)
-    weight_decay: float = _f(0.0, "Decoupled weight decay (AdamW-style; 0 = none).", range=(0.0, 0.1), step=1e-4)
-    label_smoothing: float = _f(0.0, "Soften the one-hot targets by this much (0 = none).", range=(0.0, 0.3), step=0.01)
-    ema: bool = _f(False, "Use a moving average of the weights (momentum 0.99) at the end of training.")
+                        "Keras 2's default was lr 1.0.", choices=["adam", "adadelta", "sgd"], label="optimiser")
+    lr: float = _f(1e-3, "Learning rate.", range=(1e-5, 2.0), log=True, label="learning rate")
+    lr_schedule: str = _f("constant", "cosine: decay the learning rate to 2% of its start over the run.", choices=["constant", "cosine"],
+                          label="learning-rate schedule")
+    epochs: int = _f(5, "Passes over the training data (~6-10 s each on the 10k sample).", range=(1, 100), step=1,
+                     label="number of epochs")
+    batch_size: int = _f(128, "Images per gradient step.", range=(8, 1024), step=8, label="batch size")
+    dropout1: float = _f(0.25, "Dropout after the max-pool layer.", range=(0.0, 0.9), step=0.05,
+                         label="dropout after pooling")
+    dropout2: float = _f(0.5, "Dropout after the 128-unit dense layer.", range=(0.0, 0.9), step=0.05,
+                         label="dropout after the dense layer")
+    augment: bool = _f(False, "Random shifts, rotations and zooms of the training images: drawn digits are not MNIST-centred.",
+                       label="data augmentation")
+    rotation: float = _f(10.0, "Largest random rotation, degrees.", range=(0.0, 45.0), step=1.0,
+                         label="largest rotation (degrees)")
+    shift: float = _f(0.1, "Largest random shift, fraction of the image.", range=(0.0, 0.3), step=0.01,
+                      label="largest shift (fraction)")
+    zoom: float = _f(0.1, "Largest random zoom in or out, fraction.", range=(0.0, 0.5), step=0.01,
+                     label="largest zoom (fraction)")
+    weight_decay: float = _f(0.0, "Decoupled weight decay (AdamW-style; 0 = none).", range=(0.0, 0.1), step=1e-4,
+                             label="weight decay")
+    label_smoothing: float = _f(0.0, "Soften the one-hot targets by this much (0 = none).", range=(0.0, 0.3), step=0.01,
+                                label="label smoothing")
+    ema: bool = _f(False, "Use a moving average of the weights (momentum 0.99) at the end of training.",
+                   label="moving average of the weights")
     precision: str = _f("float32", "bfloat16: mixed precision (float32 weights, bfloat16 maths), about 2x faster on CPUs "
                         "with native bfloat16 (AVX512-BF16/AMX); auto: bfloat16 when the CPU has it.",
-                        choices=["float32", "bfloat16", "auto"])
+                        choices=["float32", "bfloat16", "auto"], label="arithmetic precision")
     val_fraction: float = _common(0.1)["val_fraction"]
     max_train: int = _common()["max_train"]
 

@@ -47,7 +47,7 @@ def use_dataset(ds: data.Dataset) -> None:
 
 
 # What one session keeps of the datasets it loaded (uploads, full MNIST) in ``data_loaded``,
-# the Data page's cache of loads (key -> ("ok", Dataset) | ("error", message), oldest first):
+# the Data page's cache of loads (key -> ("ok", Dataset) | ("error", DataError), oldest first):
 MAX_KEPT_DATASETS = 2  # datasets held, the one in use included (the shared sample is not counted)
 MAX_KEPT_BYTES = 200 * 2**20  # their images and labels together (the one in use is kept whatever its size)
 MAX_KEPT_ERRORS = 8  # remembered failed loads (so a bad file is not parsed again on every rerun)
@@ -99,6 +99,29 @@ def mt(kind: str, setting: str | None = None, attr: str = "label") -> str:
         return texts.model_text(lang(), kind, setting, attr)
     except Exception:  # noqa: BLE001 - an unknown kind in an old stored model
         return kind if setting is None else ""
+
+
+def setting_label(kind: str, setting: str) -> str:
+    """A setting's short human label in the chosen language: the field's ``label`` metadata
+    (English, :mod:`digitlab.models`) or ``label.<kind>.<setting>`` of ``texts/es_models.py``."""
+    from digitlab import models
+
+    try:
+        english = next(f for f in models.get_kind(kind).fields() if f.name == setting).metadata.get("label")
+    except (StopIteration, models.ConfigError):
+        english = None
+    english = english or setting.replace("_", " ")
+    if lang() == "es":
+        return texts.es_models.T.get(f"label.{kind}.{setting}", english)
+    return english
+
+
+def page_params(**extra) -> dict:
+    """Query parameters for a link or page switch inside the app: the language (when not the
+    default) and ``extra``. Streamlit drops the address's parameters on a page switch."""
+    out = {"lang": lang()} if lang() != "en" else {}
+    out.update({k: str(v) for k, v in extra.items() if v is not None})
+    return out
 
 
 @contextlib.contextmanager

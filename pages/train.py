@@ -1,10 +1,13 @@
 """Train page: pick a model kind and preset, set hyperparameters, train live, Stop, compare runs."""
+import sys
+import traceback
+
 import numpy as np
 import streamlit as st
 
-from digitlab import live, models, store, training, viz
-from pages.common import (current_dataset, dataset_spec, guard, lang, live_component, live_route, mt, sample,
-                          stored_models, t, worker)
+from digitlab import live, models, store, texts, training, viz
+from pages.common import (current_dataset, dataset_spec, guard, lang, live_component, live_route, mt, page_params,
+                          sample, setting_label, stored_models, t, worker)
 
 st.title(t("train.title"))
 st.caption(t("train.intro"))
@@ -13,10 +16,18 @@ ACTIVE = live.ACTIVE
 CHART_CFG = {"displayModeBar": False}
 
 
+LANG = lang()  # this run's language, bound into format functions (AppTest calls them outside the run)
+
+
+def field_key(kind: str, preset: str, name: str) -> str:
+    return f"train_f_{kind}_{preset}_{name}"
+
+
 def widget(kind: str, info: dict, key: str):
-    """One widget for one config field, from its metadata (range/choices/help)."""
-    name, v, help_ = info["name"], info["default"], mt(kind, info["name"])
-    label = name.replace("_", " ")
+    """One widget for one config field, from its metadata (label/range/choices/help): a human
+    label, and the field's name (as the CLI and the store know it) at the start of the help."""
+    name, v = info["name"], info["default"]
+    label, help_ = setting_label(kind, name), f"`{name}`: {mt(kind, name)}"
     if "choices" in info:
         return st.selectbox(label, info["choices"], index=info["choices"].index(v), help=help_, key=key)
     if info["type"] == "bool":
@@ -34,13 +45,53 @@ def widget(kind: str, info: dict, key: str):
 
 # ------------------------------------------------------------------ the form
 
+def preset_label(p: str, la: str = LANG) -> str:
+    try:
+        return texts.text(la, f"train.preset.{p}")
+    except KeyError:  # a preset without a text yet: its name
+        return p
+
+
+def name_in_use(name: str) -> bool:
+    """Is ``name`` a stored model's, or the name a queued or running job will save under?"""
+    return store.exists(name) or any(j["name"] == name and j["state"] in ACTIVE for j in worker().jobs(instructor=True))
+
+
+def start(kind: str, preset: str, infos: list[dict], spec_of) -> None:
+    """The Start button's callback (it runs before the page is drawn, so it may clear the Name
+    field): queue the job from the form's values, or keep a message (and the name) to show why not."""
+    ss = st.session_state
+    values = {i["name"]: ss.get(field_key(kind, preset, i["name"]), i["default"]) for i in infos}
+    name = (ss.get("train_name") or "").strip() or None
+    ss.pop("train_start_error", None)
+    try:
+        if name is not None:
+            store.check_name(name)
+            if name_in_use(name):  # said now, not after the training
+                ss["train_start_error"] = t("train.name_taken", name=name)
+                return
+        jid = worker().submit(kind, values, data=spec_of(ss.get("train_data", "sample")), name=name,
+                              seed=int(ss.get("train_seed", 0)), preset=preset)
+    except store.ModelExistsError:  # taken meanwhile (the worker checks too)
+        ss["train_start_error"] = t("train.name_taken", name=name)
+    except (models.ConfigError, store.StoreError) as e:
+        ss["train_start_error"] = t("train.bad_config", msg=texts.error_text(LANG, e))
+    except Exception as e:  # noqa: BLE001 - e.g. the worker cannot start: the reason, not a traceback
+        traceback.print_exc(file=sys.stderr)
+        ss["train_start_error"] = t("common.error", msg=f"{type(e).__name__}: {e}")
+    else:
+        ss["train_job"] = jid
+        st.query_params["job"] = jid
+        ss["train_name"] = ""  # the next run gets a name of its own
+
+
 kinds = list(models.REGISTRY)
 c1, c2 = st.columns([2, 1])
-kind = c1.selectbox(t("train.kind"), kinds, format_func=mt, key="train_kind")
+kind = c1.selectbox(t("train.kind"), kinds, format_func=lambda k: texts.model_text(LANG, k), key="train_kind")
 mk = models.REGISTRY[kind]
 presets = list(mk.presets)
 preset = c2.selectbox(t("train.preset"), presets, index=presets.index(mk.default_preset), help=t("train.preset_help"),
-                      key=f"train_preset_{kind}")
+                      format_func=preset_label, key=f"train_preset_{kind}")
 st.markdown(mt(kind, attr="explanation"))
 
 ds = current_dataset()
@@ -48,47 +99,26 @@ with st.form("train_form"):
     st.markdown(f"**{t('train.settings')}**")
     defaults = models.config_for(kind, preset)
     infos = [{**i, "default": getattr(defaults, i["name"])} for i in models.field_info(kind)]
-    values = {}
     cols = st.columns(3)
     for n, info in enumerate(infos):
         with cols[n % 3]:
-            values[info["name"]] = widget(kind, info, key=f"train_f_{kind}_{preset}_{info['name']}")
+            widget(kind, info, key=field_key(kind, preset, info["name"]))
     d1, d2, d3 = st.columns([2, 1, 1])
     opts = ["current", "sample"] if ds.has_labels and ds is not sample() else ["sample"]
-    which = d1.radio(t("train.data"), opts, key="train_data",
-                     format_func=lambda o: t("train.data.current", name=ds.name, n=len(ds)) if o == "current" else t("train.data.sample"))
-    name = d2.text_input(t("train.name"), "", help=t("train.name_help"), key="train_name")
-    seed = d3.number_input(t("train.seed"), 0, 2**31 - 1, 0, key="train_seed")
-    start = st.form_submit_button(t("train.start"), type="primary")
+    current_label = t("train.data.current", name=ds.name, n=texts.number(LANG, len(ds)))
+    sample_label = t("train.data.sample")
+    d1.radio(t("train.data"), opts, key="train_data",
+             format_func=lambda o: current_label if o == "current" else sample_label)
+    d2.text_input(t("train.name"), "", help=t("train.name_help"), key="train_name")
+    d3.number_input(t("train.seed"), 0, 2**31 - 1, 0, key="train_seed")
+    st.form_submit_button(t("train.start"), type="primary", on_click=start,
+                          args=(kind, preset, infos, lambda o: dataset_spec(ds) if o == "current" else "sample"))
+if "train_start_error" in st.session_state:
+    st.error(st.session_state.pop("train_start_error"))
 if not ds.has_labels:
     st.info(t("train.unlabelled"))
 
-if start:
-    with guard():
-        spec = dataset_spec(ds) if which == "current" else "sample"
-        try:
-            jid = worker().submit(kind, values, data=spec, name=name.strip() or None, seed=int(seed), preset=preset)
-        except (models.ConfigError, store.StoreError) as e:
-            st.error(t("train.bad_config", msg=e))
-        else:
-            st.session_state["train_job"] = jid
-            st.query_params["job"] = jid
-
 # ------------------------------------------------------------------ the job being watched
-
-# Words this page adds (to move into digitlab/texts with the next edit there).
-PAGE_TEXTS = {
-    "en": {"train.not_job_id": "The address asks for job= something that is not a job id (ids look like j3-9f1c2a), "
-                               "so no job is shown. It was:"},
-    "es": {"train.not_job_id": "La dirección pide job= algo que no es un identificador de trabajo (son como "
-                               "j3-9f1c2a), así que no se muestra ningún trabajo. Era:"},
-}
-
-
-def pt(key: str) -> str:
-    table = PAGE_TEXTS.get(lang(), PAGE_TEXTS["en"])
-    return table.get(key) or PAGE_TEXTS["en"][key]
-
 
 def job_from_address() -> tuple[str | None, bool]:
     """(the job id in the address, or None; was what it held refused?). The address is
@@ -99,7 +129,7 @@ def job_from_address() -> tuple[str | None, bool]:
         return None, False
     if training.is_job_id(raw):
         return raw, False
-    st.error(pt("train.not_job_id"))
+    st.error(t("train.not_job_id"))
     st.code(raw if len(raw) <= 200 else raw[:200] + "…", language=None, wrap_lines=True)
     return None, True
 
@@ -109,7 +139,11 @@ if not refused:
     jid = jid or st.session_state.get("train_job")
 
 
-fmt_pct = live.fmt_pct
+NAME_TAKEN = ("store.exists", "store.exists_race", "store.name_taken")  # store.ModelExistsError's codes
+
+
+def fmt_pct(v) -> str:
+    return texts.percent(LANG, v)  # en 89.65%, es 89,65 %
 
 
 def dark() -> bool:
@@ -131,9 +165,17 @@ def render_job(jid: str):
         if met.get("test_accuracy") is not None:
             st.caption(t("train.done_test", test=fmt_pct(met["test_accuracy"])))
     elif state == "stopped":
-        st.warning(t("train.stopped_kept", model=s["model"]) if s.get("model") else t("train.stopped_none"))
+        met = s.get("metrics") or {}
+        st.warning(t("train.stopped_kept", model=s["model"], val=fmt_pct(met.get("val_accuracy")))
+                   if s.get("model") else t("train.stopped_none"))
     elif state == "error":
-        st.error(t("train.error", msg=s.get("error")))
+        code = s.get("error_code")
+        if s.get("name") and code in NAME_TAKEN:  # the name was taken while it trained
+            st.error(t("train.failed_name_taken", name=s["name"]))
+        else:
+            st.error(t("train.error", msg=texts.error_message(LANG, code, s.get("error_params"), s.get("error"))))
+    if state in ("done", "stopped") and s.get("model"):
+        next_steps(s["model"])
     if state != "running" and (s["epochs"] or s["batches"]):  # a finished run: interactive Plotly
         labels = live.curve_labels(lang())
         g1, g2 = st.columns(2)
@@ -144,6 +186,16 @@ def render_job(jid: str):
     if state not in ACTIVE and st.session_state.get("train_final") != jid:
         st.session_state["train_final"] = jid
         st.rerun(scope="app")  # the job ended: refresh the whole page (Stop button, stored models)
+
+
+def next_steps(model: str) -> None:
+    """A finished run's next steps: this model on Inspect (selected there) or on Draw."""
+    row = st.container(horizontal=True)  # buttons as wide as their words, side by side when they fit
+    if row.button(t("train.go_inspect"), icon=":material/biotech:", key="train_go_inspect"):
+        st.session_state["inspect_model"] = model  # Inspect's model select, set before it is drawn
+        st.switch_page("pages/inspect.py", query_params=page_params(model=model))
+    if row.button(t("train.go_draw"), icon=":material/draw:", key="train_go_draw"):
+        st.switch_page("pages/draw.py", query_params=page_params())
 
 
 live_fragment = st.fragment(run_every=0.5)(render_job)
@@ -174,15 +226,32 @@ if not metas:
     st.caption(t("train.no_models"))
 else:
     names = [m["name"] for m in metas]
-    pick = st.multiselect(t("train.compare_pick"), names, default=names[: min(3, len(names))], key="train_compare")
-    metric = st.segmented_control(t("train.compare_metric"), ["val_accuracy", "accuracy", "val_loss", "loss"],
+    newest = names[: min(3, len(names))]
+    ss = st.session_state
+    chosen = ss.get("train_compare")
+    if chosen is None or chosen == ss.get("train_compare_auto"):  # untouched by the user: follow the newest runs
+        ss["train_compare"] = newest
+    else:
+        ss["train_compare"] = [n for n in chosen if n in names]  # a deleted model leaves the selection
+    ss["train_compare_auto"] = newest
+    pick = st.multiselect(t("train.compare_pick"), names, key="train_compare")
+    metric_names = {m: t(f"train.metric.{m}") for m in ("val_accuracy", "accuracy", "val_loss", "loss")}
+    metric = st.segmented_control(t("train.compare_metric"), list(metric_names), format_func=metric_names.get,
                                   default="val_accuracy", key="train_compare_metric") or "val_accuracy"
-    runs = {m["name"]: m.get("curves") or {} for m in metas if m["name"] in pick}
-    st.plotly_chart(viz.compare_curves(runs, metric=metric, title=t("train.compare_title", metric=metric.replace("_", " ")),
-                                       x_title=t("viz.epoch")), config=CHART_CFG)
+    curves = {m["name"]: m.get("curves") or {} for m in metas if m["name"] in pick}
+    drawable = {n: c for n, c in curves.items() if any(v is not None for v in c.get(metric) or [])}
+    what = metric_names[metric]
+    st.plotly_chart(viz.compare_curves(drawable, metric=metric, title=t("train.compare_title", metric=what),
+                                       x_title=t("viz.epoch"),
+                                       y_title=what + (" (%)" if metric.endswith("accuracy") else "")),
+                    config=CHART_CFG, key="train_compare_chart")
+    missing = [n for n in pick if n not in drawable]
+    if missing:
+        st.caption(t("train.compare_missing", metric=what, names=", ".join(f"`{n}`" for n in missing)))
 
 with st.expander(t("train.jobs")):
-    rows = [{"job": j["id"], "model kind": j["kind"], "state": j["state"], "model": j.get("model") or "",
-             "val acc": fmt_pct((j.get("metrics") or {}).get("val_accuracy"))} for j in worker().jobs()]
+    rows = [{t("train.col.job"): j["id"], t("train.col.kind"): mt(j["kind"]),
+             t("train.col.state"): t(f"train.state.{j['state']}"), t("train.col.model"): j.get("model") or "",
+             t("train.col.val"): fmt_pct((j.get("metrics") or {}).get("val_accuracy"))} for j in worker().jobs()]
     if rows:
         st.dataframe(rows, hide_index=True)

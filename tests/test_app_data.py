@@ -131,5 +131,86 @@ def test_the_sample_is_shared_by_sessions_not_copied(at):
     assert at.session_state["dataset"] is other.session_state["dataset"]  # one object per server
     upload_several(at, 1)
     at.radio(key="data_source").set_value("sample").run()
-    next(b for b in at.button if b.label == "Use the bundled sample").click().run()
     assert at.session_state["dataset"] is other.session_state["dataset"]
+
+
+# ------------------------------------------------------------------ issue 13 item 12
+
+
+def test_choosing_the_bundled_sample_switches_back_at_once(at):
+    upload_several(at, 1)
+    assert ds_name(at) != "MNIST sample (10k)"
+    at.radio(key="data_source").set_value("sample").run()
+    assert not at.exception, at.exception
+    assert ds_name(at) == "MNIST sample (10k)"  # no second button to press
+    assert {m.label: m.value for m in at.metric}["Images"] == "10,000"
+    # and the same upload can be chosen again
+    at.radio(key="data_source").set_value("csv").run()
+    x, y = random_digits(12)
+    at.file_uploader(key="data_csv").set_value(("t0.csv", csv_text(x, y).encode(), "text/csv")).run()
+    assert len(at.session_state["dataset"]) == 12
+
+
+def test_the_source_shown_is_the_dataset_in_use_after_leaving_the_page(at):
+    upload_several(at, 1)
+    at.switch_page("pages/train.py").run()
+    at.switch_page("pages/data.py").run()
+    assert not at.exception, at.exception
+    assert len(at.session_state["dataset"]) == 12  # coming back does not switch the dataset
+    assert at.radio(key="data_source").value == "csv"  # and the radio says where it came from
+
+
+def chart_paths(at) -> list[tuple]:
+    """Where each Plotly chart sits in the page's element tree (the browser keeps a chart only
+    while its place stays the same; a chart that moves is rebuilt, and was drawn at a third of
+    its size)."""
+    out = []
+
+    def visit(node, path):
+        if getattr(node, "type", None) == "plotly_chart":
+            out.append(path)
+        for k, c in (getattr(node, "children", None) or {}).items():
+            visit(c, path + (k,))
+
+    visit(at._tree, ())
+    return out
+
+
+def test_charts_keep_their_place_whatever_the_source(at):
+    first = chart_paths(at)
+    assert len(first) == 3  # digits, class balance, average digits
+    for src in ["csv", "mnist", "idx", "csv", "sample", "mnist"]:
+        at.radio(key="data_source").set_value(src).run()
+        assert not at.exception, at.exception
+        assert chart_paths(at) == first, src
+    at.button[0].click().run()  # Load full MNIST: offline, an error and a note above the charts
+    assert at.error
+    assert chart_paths(at) == first
+
+
+def test_an_unlabelled_csv_does_not_promise_labels(at):
+    x, _ = random_digits(15)
+    at.radio(key="data_source").set_value("csv").run()
+    at.file_uploader(key="data_csv").set_value(("test.csv", csv_text(x).encode(), "text/csv")).run()
+    assert not at.exception and not at.error
+    assert not at.session_state["dataset"].has_labels
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert specs and not any("with their labels" in s for s in specs)
+    assert any("15 random digits" in s for s in specs)
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_unlabelled_grid_title_in_both_languages(lang):
+    from digitlab import texts
+
+    assert texts.text(lang, "data.grid_title_unlabelled", n=3) != texts.text(lang, "data.grid_title", n=3)
+
+
+def test_a_gzipped_csv_can_be_uploaded(at):
+    x, y = random_digits(14)
+    at.radio(key="data_source").set_value("csv").run()
+    up = at.file_uploader(key="data_csv")
+    assert any(t.lstrip(".") == "gz" for t in up.allowed_type), up.allowed_type  # the browser lets .csv.gz through
+    up.set_value(("train.csv.gz", gzip.compress(csv_text(x, y).encode()), "application/gzip")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert len(at.session_state["dataset"]) == 14 and np.array_equal(at.session_state["dataset"].images, x)

@@ -1,7 +1,8 @@
 """Spanish for the model registry's own texts (labels, explanations, settings' help).
 
 English lives in :mod:`digitlab.models` itself (one source); these keys mirror it:
-``kind.<kind>.label``, ``kind.<kind>.explanation``, ``field.<kind>.<setting>``.
+``kind.<kind>.label``, ``kind.<kind>.explanation``, ``field.<kind>.<setting>`` (a setting's help)
+and ``label.<kind>.<setting>`` (its short label, the English one being the field's ``label``).
 A test checks that every registry text has its translation here.
 """
 _VAL = "Parte de los datos que se aparta para medir la exactitud de validación."
@@ -13,6 +14,20 @@ _D1 = "Dropout tras la capa de max-pooling."
 _D2 = "Dropout tras la capa densa de 128 unidades."
 _SHIFT_NP = "Desplazar cada imagen de entrenamiento hasta estos píxeles al azar, en cada época (aumento de datos)."
 _DECAY = "Multiplicar la tasa de aprendizaje por esto tras cada época."
+
+# short labels of the settings (``label.<kind>.<setting>``) shared by several kinds
+_L_VAL = "parte para validación"
+_L_MAX = "imágenes de entrenamiento (0 = todas)"
+_L_OPT = "optimizador"
+_L_LR = "tasa de aprendizaje"
+_L_BATCH = "tamaño del lote"
+_L_SHIFT_NP = "desplazamiento aleatorio (px)"
+_L_DECAY = "decaimiento de la tasa por época"
+_L_LAYERS = "tamaños de las capas ocultas"
+_L_ACT = "activación de las capas ocultas"
+_L_EPOCHS = "número de épocas"
+_L_D1 = "dropout tras el pooling"
+_L_D2 = "dropout tras la capa densa"
 
 T = {
     "kind.numpy-binary.label": "Red del tutorial: 0 contra 1 (NumPy)",
@@ -111,4 +126,61 @@ T = {
     "field.keras-cnn.ema": "Usar al final del entrenamiento una media móvil de los pesos (momento 0,99).",
     "field.keras-cnn.val_fraction": _VAL,
     "field.keras-cnn.max_train": _MAX,
+
+    # ---- short labels of the settings
+    "label.numpy-binary.variant": "versión de la red",
+    "label.numpy-binary.hidden": "unidades ocultas",
+    "label.numpy-binary.iterations": "pasos de gradiente",
+    "label.numpy-binary.lr": _L_LR,
+    "label.numpy-binary.val_fraction": _L_VAL,
+    "label.numpy-binary.max_train": _L_MAX,
+    "label.numpy-mlp.hidden": _L_LAYERS,
+    "label.numpy-mlp.activation": _L_ACT,
+    "label.numpy-mlp.optimizer": _L_OPT,
+    "label.numpy-mlp.lr": _L_LR,
+    "label.numpy-mlp.epochs": _L_EPOCHS,
+    "label.numpy-mlp.batch_size": _L_BATCH,
+    "label.numpy-mlp.shift": _L_SHIFT_NP,
+    "label.numpy-mlp.lr_decay": _L_DECAY,
+    "label.numpy-mlp.val_fraction": _L_VAL,
+    "label.numpy-mlp.max_train": _L_MAX,
+    "label.numpy-cnn.dropout1": _L_D1,
+    "label.numpy-cnn.dropout2": _L_D2,
+    "label.numpy-cnn.optimizer": _L_OPT,
+    "label.numpy-cnn.lr": _L_LR,
+    "label.numpy-cnn.epochs": _L_EPOCHS,
+    "label.numpy-cnn.batch_size": _L_BATCH,
+    "label.numpy-cnn.shift": _L_SHIFT_NP,
+    "label.numpy-cnn.lr_decay": _L_DECAY,
+    "label.numpy-cnn.val_fraction": _L_VAL,
+    "label.numpy-cnn.max_train": _L_MAX,
+    "label.sklearn-mlp.hidden": _L_LAYERS,
+    "label.sklearn-mlp.activation": _L_ACT,
+    "label.sklearn-mlp.solver": "método de optimización",
+    "label.sklearn-mlp.alpha": "penalización L2",
+    "label.sklearn-mlp.lr": _L_LR,
+    "label.sklearn-mlp.epochs": _L_EPOCHS,
+    "label.sklearn-mlp.lbfgs_iters": "iteraciones de lbfgs por ronda",
+    "label.sklearn-mlp.batch_size": _L_BATCH,
+    "label.sklearn-mlp.scale_pixels": "escalar los píxeles a [0, 1]",
+    "label.sklearn-mlp.shift_copies": "añadir copias desplazadas un píxel",
+    "label.sklearn-mlp.val_fraction": _L_VAL,
+    "label.sklearn-mlp.max_train": _L_MAX,
+    "label.keras-cnn.optimizer": _L_OPT,
+    "label.keras-cnn.lr": _L_LR,
+    "label.keras-cnn.lr_schedule": "evolución de la tasa de aprendizaje",
+    "label.keras-cnn.epochs": _L_EPOCHS,
+    "label.keras-cnn.batch_size": _L_BATCH,
+    "label.keras-cnn.dropout1": _L_D1,
+    "label.keras-cnn.dropout2": _L_D2,
+    "label.keras-cnn.augment": "aumento de datos",
+    "label.keras-cnn.rotation": "giro máximo (grados)",
+    "label.keras-cnn.shift": "desplazamiento máximo (fracción)",
+    "label.keras-cnn.zoom": "zoom máximo (fracción)",
+    "label.keras-cnn.weight_decay": "decaimiento de pesos",
+    "label.keras-cnn.label_smoothing": "suavizado de etiquetas",
+    "label.keras-cnn.ema": "media móvil de los pesos",
+    "label.keras-cnn.precision": "precisión numérica",
+    "label.keras-cnn.val_fraction": _L_VAL,
+    "label.keras-cnn.max_train": _L_MAX,
 }
