@@ -1,0 +1,109 @@
+"""Class page (workshop mode; the instructor projects it): the room's numbers and the leaderboard,
+refreshing by themselves, then the class's drawings and the best model's confusion on them."""
+import re
+
+import numpy as np
+import streamlit as st
+
+from digitlab import classroom, texts, viz
+from pages.common import guard, lang, live_route, t
+
+CFG = {"displayModeBar": False}
+EVERY_S = 4  # the panel's refresh
+GRID_MAX = 200  # drawings shown in the grid (the newest)
+LANG = lang()
+
+# The browser side of the panel: pages.common.live_component's pattern. It fetches the class
+# route's HTML every ``every_ms``, and triggers one rerun of the page when the drawings or the
+# stored models change (the route's ``stamp``), so the grid and the matrix below follow them.
+_JS = """
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  let box = parentElement.querySelector(".dl-poll");
+  if (!box) {
+    box = document.createElement("div");
+    box.className = "dl-poll";
+    parentElement.appendChild(box);
+  }
+  box.innerHTML = data.html;
+  let stopped = false, timer = null, last = data.html;
+  async function tick() {
+    if (stopped) return;
+    try {
+      const r = await fetch(data.url, { cache: "no-store" });
+      if (r.ok) {
+        const j = await r.json();
+        if (j.html && j.html !== last) { box.innerHTML = j.html; last = j.html; }
+        if (j.stamp && j.stamp !== data.stamp) {  // new drawings or models: one rerun redraws the rest
+          stopped = true;
+          setTriggerValue("changed", j.stamp);
+          return;
+        }
+      }
+    } catch (e) { /* the server restarts or the network blinks: try again */ }
+    timer = setTimeout(tick, data.every_ms);
+  }
+  timer = setTimeout(tick, data.every_ms);
+  return () => { stopped = true; clearTimeout(timer); };
+}
+"""
+
+
+def md(s) -> str:
+    """A participant's text (an owner's or a model's name) as literal Markdown."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~<>])", r"\\\1", str(s))
+
+
+@st.fragment(run_every=EVERY_S)
+def panel_fragment() -> None:
+    st.html(classroom.panel_html(LANG))
+
+
+st.title(t("class.title"))
+st.caption(t("class.intro"))
+
+with guard():
+    if live_route():  # the browser polls the app's class route: no script run per refresh
+        p = classroom.panel(LANG)
+        component = st.components.v2.component("digitlab_class", js=_JS, isolate_styles=False)
+        component(data={"url": f"{classroom.ROUTE}?lang={LANG}", "every_ms": EVERY_S * 1000, "html": p["html"],
+                        "stamp": p["stamp"]}, key="class_panel", on_changed_change=lambda: None)
+    else:  # no route (e.g. AppTest): a fragment reruns every few seconds
+        panel_fragment()
+
+st.divider()
+ds, _ = classroom.drawings()
+left, right = st.columns(2, gap="large")
+with left, guard():
+    st.subheader(t("class.drawings_title"))
+    if not len(ds):
+        st.info(t("class.no_drawings"))
+    else:
+        newest = np.arange(len(ds))[-GRID_MAX:]
+        idx = newest[np.argsort(ds.labels[newest], kind="stable")]
+        st.plotly_chart(viz.digit_grid(ds.images[idx], ds.labels[idx], cols=12, width_hint=520,
+                                       title=t("class.grid_title", shown=len(idx), n=len(ds)) if len(idx) < len(ds)
+                                       else t("class.grid_title_all", n=len(ds))),
+                        config=CFG, key="class_grid")
+        counts = np.bincount(ds.labels, minlength=10)
+        st.caption(f"{t('class.counts')}: " + " · ".join(f"**{d}**: {texts.number(LANG, int(c))}"
+                                                      for d, c in enumerate(counts)))
+
+with right, guard():
+    st.subheader(t("class.cm_section"))
+    rows = classroom.leaderboard(LANG)
+    best = classroom.best_model_confusion(LANG, rows=rows) if rows and len(ds) else None
+    if not rows:
+        st.info(t("class.no_models"))
+    elif not len(ds):
+        st.info(t("class.cm_wait"))
+    elif best is None:
+        st.info(t("class.cm_none"))
+    else:
+        st.caption(t("class.cm_caption", name=md(best["name"]), owner=md(best["owner_label"]),
+                     kind=best["kind_label"], acc=texts.percent(LANG, best["accuracy"]),
+                     n=texts.number(LANG, best["n"])))
+        st.plotly_chart(viz.confusion_matrix(best["matrix"], title=t("class.cm_title", name=best["name"]),
+                                             x_title=t("inspect.cm_x"), y_title=t("inspect.cm_y"),
+                                             hover=t("inspect.cm_hover")),
+                        config=CFG, key="class_cm")
