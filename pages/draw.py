@@ -1,17 +1,20 @@
 """Draw page: a canvas, the MNIST-style preprocessing step by step, every stored model's prediction."""
-import io
-
 import numpy as np
 import streamlit as st
 
-from digitlab import data, insight, preprocess, store, viz
-from pages.common import active_jobs, guard, my_drawings, stored_models, t
+from digitlab import insight, preprocess, room as roomlib, store, viz
+from pages.common import active_jobs, guard, stored_models, t
+from pages.workshop import (drawings_scope, enabled, is_instructor, kaggle_csv, may_manage, owner_label,
+                            participant, room, room_error, show_class_toggle, visible)
 
 st.title(t("draw.title"))
 st.caption(t("draw.intro"))
 CFG = {"displayModeBar": False}
 CANVAS = 280
 STORE_CHECK_S = 5  # how often an open Draw page looks for models stored by someone else (see watch_store)
+SHOW_DRAWINGS = 24  # the newest saved drawings shown under the canvas (all of them are exported)
+
+show_class = show_class_toggle("draw_show_class")  # workshop mode: own models + class defaults, or all
 
 store_seen = insight.store_fingerprint(store.models_dir())  # the store as this run lists it
 
@@ -139,7 +142,7 @@ def render_drawing(steps, px):
     # ------------------------------------------------------------------ predictions
     with right:
         st.subheader(t("draw.predictions"))
-        metas = stored_models()
+        metas = visible(stored_models(), show_class)
         if not metas:
             jobs = active_jobs()
             st.info(t("draw.training_defaults", what=", ".join(j["name"] or j["kind"] for j in jobs)) if jobs else t("draw.no_models"))
@@ -167,8 +170,12 @@ def render_drawing(steps, px):
     s1, s2 = st.columns([1, 1])
     label = s1.selectbox(t("draw.true_label"), list(range(10)), index=None, key="draw_label", placeholder="0-9")
     if s2.button(t("draw.save_button"), disabled=label is None, key="draw_save", type="primary"):
-        st.session_state.setdefault("draw_saved", []).append((image.copy(), int(label)))
-        st.toast(t("draw.saved", label=label, n=len(st.session_state["draw_saved"])))
+        try:  # kept on the server with its author (None in single-user mode): reloads and restarts keep it
+            room().save_drawing(participant() or None, image.copy(), int(label))
+        except roomlib.RoomError as e:
+            st.error(room_error(e))
+        else:
+            st.toast(t("draw.saved", label=label, n=sum(room().counts_per_digit(participant()))))
 
 
 if steps is None:  # "draw_image", the last drawing, stays for the Inspect page
@@ -177,20 +184,66 @@ if steps is None:  # "draw_image", the last drawing, stays for the Inspect page
 else:
     render_drawing(steps, px)
 
-# ------------------------------------------------------------------ my drawings (kept while the canvas is empty)
-mine = my_drawings()
-n_mine = 0 if mine is None else len(mine)
-st.markdown(t("draw.mine", n=n_mine))
-st.caption(t("draw.mine_help"))
-if mine is not None:
+# ------------------------------------------------------------------ my drawings (in the room's database)
+
+
+def _delete_drawing(drawing_id: int) -> None:
+    try:
+        room().delete_drawing(drawing_id, by=participant(), instructor=is_instructor())
+    except roomlib.RoomError as e:
+        st.session_state["draw_notice"] = ("error", room_error(e))
+    else:
+        st.session_state["draw_notice"] = ("ok", t("draw.deleted"))
+
+
+def _forget_mine() -> None:
+    for r in room().drawings(participant()):  # one's own only (single-user mode: every drawing)
+        try:
+            room().delete_drawing(r["id"], by=participant(), instructor=is_instructor())
+        except roomlib.RoomError:
+            pass  # deleted meanwhile
+
+
+def my_drawings_section() -> None:
+    """The viewer's saved drawings (the instructor: everyone's), newest first, with Delete,
+    the Kaggle CSV export and "Forget my drawings"."""
+    scope = drawings_scope()
+    rows = room().drawings(scope)
+    n = len(rows)
+    st.markdown(t("draw.all_drawings", n=n) if enabled() and scope is None else t("draw.mine", n=n))
+    st.caption(t("draw.mine_help") + " " + t("draw.kept"))
+    if enabled():
+        st.info(t("ws.drawings_shared"), icon=":material/groups:")
+    notice = st.session_state.pop("draw_notice", None)
+    if notice:
+        (st.error if notice[0] == "error" else st.toast)(notice[1])
+    if not rows:
+        return
+    newest = rows[::-1][:SHOW_DRAWINGS]
+    pics = viz.small_images([r["image"] for r in newest], 56)
+    grid = st.container(horizontal=True, gap="small", key="draw_mine_grid")
+    for r, pic in zip(newest, pics):
+        cell = grid.container(width=64, gap=None, horizontal_alignment="center")
+        who = f" · {owner_label(r['owner'])}" if enabled() and scope is None else ""  # plain text: a caption
+        cell.image(pic, caption=f"{r['label']}{who}", width=56)
+        if may_manage(r["owner"]):
+            cell.button("", icon=":material/close:", key=f"draw_del_{r['id']}", help=t("draw.delete_one"),
+                        type="tertiary", on_click=_delete_drawing, args=(r["id"],))
+    if n > len(newest):
+        st.caption(t("draw.newest", k=len(newest), n=n))
+    own = n if scope == participant() else sum(room().counts_per_digit(participant()))
     c1, c2 = st.columns([1, 1])
-    buf = io.StringIO()
-    data.write_kaggle_csv(mine, buf)
-    c1.download_button(t("draw.download"), buf.getvalue(), file_name="my_drawings.csv", mime="text/csv",
-                       key="draw_download")
-    if c2.button(t("draw.clear_mine"), key="draw_clear_mine"):
-        st.session_state["draw_saved"] = []
-        st.rerun()
+    file_name = "class_drawings.csv" if enabled() and scope is None else "my_drawings.csv"
+    c1.download_button(t("draw.download"), kaggle_csv(scope), file_name=file_name, mime="text/csv", key="draw_download",
+                       icon=":material/download:", on_click="ignore")
+    if own:
+        with c2.popover(t("draw.clear_mine"), icon=":material/delete:"):
+            st.button(t("draw.clear_mine_confirm", n=own), key="draw_clear_mine", type="primary",
+                      on_click=_forget_mine)
+
+
+with guard():
+    my_drawings_section()
 
 
 # ------------------------------------------------------------------ models stored by someone else

@@ -2,14 +2,17 @@
 import numpy as np
 import streamlit as st
 
-from digitlab import data, insight, store, viz
-from pages.common import current_dataset, guard, mt, my_drawings, stored_models, t
+from digitlab import data, insight, room as roomlib, store, texts, viz
+from pages.common import current_dataset, guard, lang, mt, stored_models, t
+from pages.workshop import (drawings_dataset, drawings_scope, enabled, is_instructor, may_manage, md, owner_label,
+                            participant, room_error, show_class_toggle, visible)
 
 st.title(t("inspect.title"))
 st.caption(t("inspect.intro"))
 CFG = {"displayModeBar": False}
 
-metas = stored_models()
+show_class = show_class_toggle("inspect_show_class")  # workshop mode: own models + class defaults, or all
+metas = visible(stored_models(), show_class)
 if not metas:
     st.info(t("inspect.none"))
     st.page_link("pages/train.py", label=t("inspect.go_train"), icon=":material/model_training:")
@@ -23,16 +26,59 @@ if want in by_name and st.session_state.get("inspect_model") != want and "inspec
 st.session_state["inspect_model_set"] = True
 
 
-def label_of(name):
-    m = by_name[name]
+# the labels are made now (a select's format function may be called outside this run, e.g. by AppTest)
+labels = {}
+for m in metas:
     acc = (m.get("metrics") or {}).get("val_accuracy")
-    kind = mt(m.get("kind", "?"))
-    return f"{name} — {kind}" + (f" — {100 * acc:.1f}%" if acc is not None else "")
+    who = f" — {owner_label(m.get('owner'))}" if enabled() and not roomlib.is_owner(m, participant()) else ""
+    score = f" — {100 * acc:.1f}%" if acc is not None else ""
+    labels[m["name"]] = f"{m['name']} — {mt(m.get('kind', '?'))}{score}{who}"
+
+
+def _notice(kind: str, msg: str) -> None:
+    st.session_state["inspect_notice"] = (kind, msg)
+
+
+def _rename(old: str) -> None:
+    """The Rename form's callback (before the model select is drawn, so it can select the new name)."""
+    ss = st.session_state
+    new = (ss.get("inspect_new_name") or "").strip()
+    try:
+        store.rename(old, new, by=participant(), instructor=is_instructor())
+    except roomlib.RoomError as e:
+        _notice("error", room_error(e))
+    except (store.StoreError, OSError) as e:
+        _notice("error", texts.error_text(lang(), e))
+    else:
+        ss["inspect_model"] = new
+        st.query_params["model"] = new
+        _notice("ok", t("inspect.renamed", name=new))
+
+
+def _delete(name: str) -> None:
+    ss = st.session_state
+    try:
+        store.delete(name, by=participant(), instructor=is_instructor())
+    except roomlib.RoomError as e:
+        _notice("error", room_error(e))
+    except (store.StoreError, OSError) as e:
+        _notice("error", texts.error_text(lang(), e))
+    else:
+        ss.pop("inspect_model", None)
+        ss["inspect_delete_ok"] = False
+        if "model" in st.query_params:
+            del st.query_params["model"]
+        _notice("ok", t("inspect.deleted", name=name))
+
+
+notice = st.session_state.pop("inspect_notice", None)
+if notice:
+    (st.error if notice[0] == "error" else st.success)(notice[1])
 
 
 if st.session_state.get("inspect_model") not in by_name:
     st.session_state["inspect_model"] = names[0]
-name = st.selectbox(t("inspect.model"), names, format_func=label_of, key="inspect_model")
+name = st.selectbox(t("inspect.model"), names, format_func=labels.get, key="inspect_model")
 st.query_params["model"] = name
 meta = by_name[name]
 try:
@@ -49,7 +95,22 @@ def pct(v):
 
 
 kind_label = mt(meta.get("kind", "?"))
-st.caption(f"{t('inspect.m.kind')}: **{kind_label}** · {(meta.get('dataset') or {}).get('name', '')} · {meta.get('created', '')}")
+by = f" · {t('inspect.by', owner=md(owner_label(meta.get('owner'))))}" if enabled() else ""
+st.caption(f"{t('inspect.m.kind')}: **{kind_label}** · {(meta.get('dataset') or {}).get('name', '')} · "
+           f"{meta.get('created', '')}{by}")
+if may_manage(meta):
+    with st.expander(t("inspect.manage"), icon=":material/edit:"):
+        with st.form("inspect_rename_form", border=False):
+            st.text_input(t("inspect.rename_to"), key="inspect_new_name", placeholder=name,
+                          help=t("train.name_help"))
+            st.form_submit_button(t("inspect.rename"), icon=":material/edit:", on_click=_rename, args=(name,))
+        st.checkbox(t("inspect.delete_confirm", name=name), key="inspect_delete_ok")
+        st.button(t("inspect.delete"), key="inspect_delete", icon=":material/delete:", type="primary",
+                  disabled=not st.session_state.get("inspect_delete_ok"), on_click=_delete, args=(name,))
+elif roomlib.is_class_owner(meta.get("owner")):
+    st.caption(t("inspect.not_yours_class"))
+else:
+    st.caption(t("inspect.not_yours", owner=md(owner_label(meta.get("owner")))))
 c = st.columns(4)
 c[0].metric(t("inspect.m.val"), pct(met.get("val_accuracy")))
 c[1].metric(t("inspect.m.test"), pct(met.get("test_accuracy")))
@@ -81,7 +142,8 @@ with tab_digit, guard():
     left, right = st.columns([1, 2])
     left.plotly_chart(viz.digit_grid(img[None], cols=1, title=caption, width_hint=200), config=CFG, key="inspect_img")
     right.metric(t("inspect.prediction"), str(int(np.argmax(p))))
-    right.plotly_chart(viz.prob_bars(p, title=t("inspect.probs")), config=CFG, key="inspect_probs")
+    right.plotly_chart(viz.prob_bars(p, title=t("inspect.probs"), x_title=t("viz.digit_plain"),
+                                     y_title=t("viz.probability")), config=CFG, key="inspect_probs")
     outs = [o for o in insight.layer_outputs(model, img) if not o.name.startswith(("flatten", "dropout"))]
     if not outs:
         st.caption(t("inspect.no_layers"))
@@ -91,7 +153,8 @@ with tab_digit, guard():
             fig = viz.feature_maps(insight.normalize_maps(o.value), cols=8 if ch <= 32 else 16,
                                    title=t("inspect.layer_maps", i=i, name=o.name, c=ch, h=h, w=w))
         else:
-            fig = viz.vector_bars(o.value, title=t("inspect.layer_vector", i=i, name=o.name, n=o.value.size))
+            fig = viz.vector_bars(o.value, title=t("inspect.layer_vector", i=i, name=o.name, n=o.value.size),
+                                  x_title=t("viz.unit"), y_title=t("viz.activation"))
         st.plotly_chart(fig, config=CFG, key=f"inspect_layer_{i}")
 
 # ------------------------------------------------------------------ weights
@@ -111,8 +174,9 @@ with tab_w, guard():
 
 # ------------------------------------------------------------------ confusion and mistakes
 @st.cache_data(max_entries=6, show_spinner=False)
-def evaluate(name: str, created: str, which: str, _model, _drawings_key: int):
-    """(images, labels, proba) of an evaluation set; cached per model and set."""
+def evaluate(name: str, created: str, which: str, _model, drawings_key: tuple, _drawings=None):
+    """(images, labels, proba) of an evaluation set; cached per model and set (the drawings'
+    set by whose they are and their ids: ``drawings_key``)."""
     if which == "val":
         ev = insight.validation_set(by_name[name])
     elif which == "test":
@@ -120,7 +184,7 @@ def evaluate(name: str, created: str, which: str, _model, _drawings_key: int):
 
         ev = data.load(str(training.official_test_path()))
     else:
-        ev = my_drawings()
+        ev = _drawings
     if _model.classes == 2:
         ev = data.binary_subset(ev)
     return ev.images, ev.labels, _model.predict_proba(ev.images)
@@ -130,16 +194,18 @@ with tab_cm, guard():
     from digitlab import training
 
     opts = ["val"] + (["test"] if training.official_test_path() else [])
-    mine = my_drawings()
-    if mine is not None and len(mine):
+    mine = drawings_dataset()  # the viewer's saved drawings (the instructor's: everyone's), from the room
+    if mine is not None:
         opts.append("drawings")
+    drawings_text = "inspect.eval.class_drawings" if enabled() and drawings_scope() is None else "inspect.eval.drawings"
     n_val = (meta.get("dataset") or {}).get("n_val", "?")
     which = st.radio(t("inspect.eval_on"), opts, horizontal=True, key="inspect_eval", format_func=lambda o: {
         "val": t("inspect.eval.val", n=n_val), "test": t("inspect.eval.test"),
-        "drawings": t("inspect.eval.drawings", n=0 if mine is None else len(mine))}[o])
+        "drawings": t(drawings_text, n=0 if mine is None else len(mine))}[o])
     try:
         with st.spinner(t("inspect.loading_eval")):
-            X, y, P = evaluate(name, str(meta.get("created")), which, model, 0 if mine is None else len(mine))
+            key = (drawings_scope(), tuple(mine.meta["ids"])) if which == "drawings" and mine is not None else ()
+            X, y, P = evaluate(name, str(meta.get("created")), which, model, key, mine)
     except data.DataError as e:
         st.error(t("inspect.eval_error", msg=e))
         X = None
