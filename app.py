@@ -29,6 +29,7 @@ def language(langs: dict) -> str:
 
 
 def router() -> None:
+    from digitlab.room import workshop_enabled
     from digitlab.texts import LANGS, text
     from pages.common import start_defaults_if_needed
 
@@ -41,11 +42,15 @@ def router() -> None:
         ("pages/train.py", "nav.train", ":material/model_training:"),
         ("pages/inspect.py", "nav.inspect", ":material/biotech:"),
         ("pages/draw.py", "nav.draw", ":material/draw:"),
+        *([("pages/class.py", "nav.class", ":material/groups:")] if workshop_enabled() else []),
         ("pages/learn.py", "nav.learn", ":material/school:"),
     ]
     start_defaults_if_needed()
     nav = [st.Page(f, title=text(lang, k), icon=i, default=(n == 0)) for n, (f, k, i) in enumerate(pages)]
     page = st.navigation(nav)
+    from pages.workshop import gate
+
+    gate()  # workshop mode: a display name first (stops the page until one is claimed)
     try:
         page.run()
     except Exception as e:  # last line of defence: a reason on the page, the traceback in the server log
@@ -63,7 +68,8 @@ else:  # imported by the ASGI server: the app, with the live route (`streamlit r
 
     from starlette.routing import Route
 
-    from digitlab import live, training
+    from digitlab import classroom, live, training
 
     os.environ["DIGITLAB_LIVE_ROUTE"] = live.ROUTE  # pages/train.py mounts the polling component
-    app = st.App(__file__, routes=[Route(live.ROUTE, live.endpoint)], lifespan=training.server_lifespan)
+    app = st.App(__file__, routes=[Route(live.ROUTE, live.endpoint), Route(classroom.ROUTE, classroom.endpoint)],
+                 lifespan=training.server_lifespan)

@@ -355,7 +355,7 @@ def panel_html(lang: str = "en", *, room=None) -> str:
 
 
 def endpoint(request):
-    """The route's handler (Starlette): ``GET /digitlab/class?lang=..`` -> JSON ``{"html", "stamp"}``,
+    """The route's handler (Starlette): ``GET /digitlab/class?lang=..`` -> JSON ``{"html", "stamp", "key"}``,
     never cached. A plain function, so Starlette runs it in its thread pool: a cold leaderboard
     (every model evaluated on the drawings) never holds up the server's event loop."""
     from starlette.responses import JSONResponse
@@ -366,4 +366,5 @@ def endpoint(request):
         traceback.print_exc(file=sys.stderr)
         return JSONResponse({"html": "", "stamp": "", "error": type(e).__name__}, status_code=500,
                             headers={"Cache-Control": "no-store"})
-    return JSONResponse(payload, headers={"Cache-Control": "no-store"})
+    # "key": what the page's poller compares with the stamp it was drawn with (one rerun on a change)
+    return JSONResponse({**payload, "key": payload["stamp"]}, headers={"Cache-Control": "no-store"})

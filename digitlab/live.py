@@ -98,8 +98,9 @@ def panel(s: dict, lang: str = "en", dark: bool = False, now: float | None = Non
 
 
 def route_payload(worker, jid: str, lang: str = "en", dark: bool = False) -> dict:
-    """What the live route answers: ``{"state", "html"}``; state "unknown" for a job id the
-    worker does not know (or no worker)."""
+    """What the live route answers: ``{"state", "html", "key"}``; state "unknown" for a job id the
+    worker does not know (or no worker). ``key`` is "active" while the job is queued or running,
+    else its state: the page's poller reruns the page once when it changes."""
     if lang not in texts.LANGS:
         lang = "en"
     try:
@@ -107,8 +108,9 @@ def route_payload(worker, jid: str, lang: str = "en", dark: bool = False) -> dic
     except KeyError:
         s = None
     if s is None:
-        return {"state": "unknown", "html": ""}
-    return {"state": s["state"], "html": panel(s, lang, dark)}
+        return {"state": "unknown", "html": "", "key": "unknown"}
+    key = "active" if s["state"] in ACTIVE else s["state"]
+    return {"state": s["state"], "html": panel(s, lang, dark), "key": key}
 
 
 async def endpoint(request):

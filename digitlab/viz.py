@@ -104,7 +104,7 @@ def class_balance(counts, title: str = "Class balance", x_title: str = "digit (l
             text=[f"{c}<br>{100 * c / total:.1f}%" for c in counts],
             textposition="outside",
             marker_color="#3b6fb6",
-            hovertemplate="digit %{x}: %{y} images<extra></extra>",
+            hovertemplate=f"{x_title.split(' (')[0]} %{{x}}: %{{y}} {y_title}<extra></extra>",
         )
     )
     fig.update_xaxes(title_text=x_title, type="category")
@@ -385,7 +385,7 @@ def vector_bars(v: np.ndarray, *, title: str = "Activations", x_title: str = "un
     """One layer's activation vector as bars."""
     v = np.asarray(v, float).ravel()
     fig = go.Figure(go.Bar(x=np.arange(len(v)), y=v, marker_color="#3b6fb6",
-                           hovertemplate="unit %{x}: %{y:.3f}<extra></extra>"))
+                           hovertemplate=f"{x_title} %{{x}}: %{{y:.3f}}<extra></extra>"))
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title)
     return _layout(fig, title, height=240)
@@ -458,7 +458,7 @@ def prob_matrix(names: list[str], probs: np.ndarray, *, title: str = "Probabilit
     text = [[f"{v:.0f}" if v >= 0.5 else "" for v in row] for row in P]
     fig = go.Figure(go.Heatmap(z=P, x=[str(d) for d in range(P.shape[1])], y=names, zmin=0, zmax=100,
                                colorscale="Blues", showscale=False, text=text, texttemplate="%{text}",
-                               hovertemplate="%{y}: digit %{x} %{z:.1f}%<extra></extra>", xgap=2, ygap=2))
+                               hovertemplate=f"%{{y}}: {x_title} %{{x}} %{{z:.1f}}%<extra></extra>", xgap=2, ygap=2))
     for r, row in enumerate(P):
         c = int(np.argmax(row))
         fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, line=dict(color="#c62828", width=2))

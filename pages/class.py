@@ -6,47 +6,13 @@ import numpy as np
 import streamlit as st
 
 from digitlab import classroom, texts, viz
-from pages.common import guard, lang, live_route, t
+from pages.common import guard, lang, live_route, polled_html, t
 
 CFG = {"displayModeBar": False}
 EVERY_S = 4  # the panel's refresh
 GRID_MAX = 200  # drawings shown in the grid (the newest)
 LANG = lang()
 
-# The browser side of the panel: pages.common.live_component's pattern. It fetches the class
-# route's HTML every ``every_ms``, and triggers one rerun of the page when the drawings or the
-# stored models change (the route's ``stamp``), so the grid and the matrix below follow them.
-_JS = """
-export default function (component) {
-  const { data, parentElement, setTriggerValue } = component;
-  let box = parentElement.querySelector(".dl-poll");
-  if (!box) {
-    box = document.createElement("div");
-    box.className = "dl-poll";
-    parentElement.appendChild(box);
-  }
-  box.innerHTML = data.html;
-  let stopped = false, timer = null, last = data.html;
-  async function tick() {
-    if (stopped) return;
-    try {
-      const r = await fetch(data.url, { cache: "no-store" });
-      if (r.ok) {
-        const j = await r.json();
-        if (j.html && j.html !== last) { box.innerHTML = j.html; last = j.html; }
-        if (j.stamp && j.stamp !== data.stamp) {  // new drawings or models: one rerun redraws the rest
-          stopped = true;
-          setTriggerValue("changed", j.stamp);
-          return;
-        }
-      }
-    } catch (e) { /* the server restarts or the network blinks: try again */ }
-    timer = setTimeout(tick, data.every_ms);
-  }
-  timer = setTimeout(tick, data.every_ms);
-  return () => { stopped = true; clearTimeout(timer); };
-}
-"""
 
 
 def md(s) -> str:
@@ -65,9 +31,8 @@ st.caption(t("class.intro"))
 with guard():
     if live_route():  # the browser polls the app's class route: no script run per refresh
         p = classroom.panel(LANG)
-        component = st.components.v2.component("digitlab_class", js=_JS, isolate_styles=False)
-        component(data={"url": f"{classroom.ROUTE}?lang={LANG}", "every_ms": EVERY_S * 1000, "html": p["html"],
-                        "stamp": p["stamp"]}, key="class_panel", on_changed_change=lambda: None)
+        polled_html(f"{classroom.ROUTE}?lang={LANG}", p["html"], p["stamp"], every_ms=EVERY_S * 1000,
+                    widget_key="class_panel")  # one rerun when drawings or models change
     else:  # no route (e.g. AppTest): a fragment reruns every few seconds
         panel_fragment()
 

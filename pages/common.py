@@ -226,9 +226,9 @@ export default function (component) {
       if (r.ok) {
         const j = await r.json();
         if (j.html && j.html !== last) { box.innerHTML = j.html; last = j.html; }
-        if (j.state !== "queued" && j.state !== "running") {  // ended: one rerun shows the result
+        if (j.key !== undefined && j.key !== data.key) {  // the job ended, the class changed: one rerun
           stopped = true;
-          setTriggerValue("ended", j.state);
+          setTriggerValue("changed", j.key);
           return;
         }
       }
@@ -247,12 +247,18 @@ def live_route() -> bool:
     return bool(os.environ.get(LIVE_ENV))
 
 
-def live_component(jid: str, lang_: str, dark: bool, html: str, every_ms: int = 500):
-    """The job's live view, refreshed by the browser: it fetches the route's HTML every
-    ``every_ms`` and, when the job ends, triggers one rerun of the page."""
+def polled_html(url: str, html: str, key: str, *, every_ms: int, widget_key: str):
+    """An HTML block the browser refreshes from ``url`` (JSON ``{"html", "key"}``) every ``every_ms``,
+    with no script run; when the route's ``key`` differs from ``key`` (a job ended, the class's
+    drawings changed) it triggers one rerun of the page."""
     global _live_component
     if _live_component is None:
-        _live_component = st.components.v2.component("digitlab_live", js=_LIVE_JS, isolate_styles=False)
+        _live_component = st.components.v2.component("digitlab_poll", js=_LIVE_JS, isolate_styles=False)
+    return _live_component(data={"url": url, "every_ms": every_ms, "html": html, "key": key}, key=widget_key,
+                           on_changed_change=lambda: None)
+
+
+def live_component(jid: str, lang_: str, dark: bool, html: str, every_ms: int = 500):
+    """The job's live view, refreshed by the browser; one rerun when the job ends."""
     url = os.environ[LIVE_ENV].format(jid=jid) + f"?lang={lang_}&dark={int(dark)}"
-    return _live_component(data={"url": url, "every_ms": every_ms, "html": html}, key=f"live_{jid}",
-                           on_ended_change=lambda: None)
+    return polled_html(url, html, "active", every_ms=every_ms, widget_key=f"live_{jid}")

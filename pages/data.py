@@ -43,12 +43,12 @@ def try_load(key, loader, *args):
     status, value = cache[key]
     if status == "error":
         st.error(t("data.load_error", msg=texts.error_text(lang(), value)))
-        st.info(t("data.still_using", name=current_dataset().name))
+        st.info(t("data.still_using", name=texts.dataset_name(lang(), current_dataset().name)))
     elif st.session_state.get("data_last_key") != key:
         use_dataset(value)
         st.session_state["data_last_key"] = key
         st.session_state["data_source_in_use"] = key[0]  # what the source radio shows on the next visit
-        st.toast(t("data.now_using", name=value.name))
+        st.toast(t("data.now_using", name=texts.dataset_name(lang(), value.name)))
     trim_loads()
 
 
@@ -77,8 +77,8 @@ with st.container():
 
 ds = current_dataset()
 st.divider()
-st.subheader(ds.name)
-st.caption(ds.source)
+st.subheader(texts.dataset_name(lang(), ds.name))
+st.caption(texts.dataset_name(lang(), ds.source))
 counts = ds.class_counts()
 c = st.columns(4)
 num = lambda v, d=0: texts.number(lang(), v, d)  # noqa: E731 - en 10,000 / es 10.000

@@ -1,13 +1,13 @@
 """Home: what DigitLab is, a workshop path, the default models' state, the tutorial's results next to ours."""
 import streamlit as st
 
-from digitlab import results
-from pages.common import active_jobs, current_dataset, mt, stored_models, t
+from digitlab import results, texts
+from pages.common import active_jobs, current_dataset, lang, mt, page_params, stored_models, t
 
 st.title(t("home.title"))
 st.markdown(t("home.intro"))
 ds = current_dataset()
-st.info(t("home.dataset", name=ds.name, n=len(ds)))
+st.info(t("home.dataset", name=texts.dataset_name(lang(), ds.name), n=texts.number(lang(), len(ds))))
 
 left, right = st.columns([1, 1])
 with left:
@@ -19,11 +19,11 @@ with left:
                             ("pages/inspect.py", "nav.inspect", ":material/biotech:"),
                             ("pages/draw.py", "nav.draw", ":material/draw:"),
                             ("pages/learn.py", "nav.learn", ":material/school:")]:
-        steps.page_link(page, label=t(key), icon=icon)
+        steps.page_link(page, label=t(key), icon=icon, query_params=page_params())  # keeps the language
 
 
 def pct(v):
-    return "–" if v is None else f"{100 * v:.1f}%"
+    return texts.percent(lang(), v, 1)
 
 
 with right:
@@ -49,5 +49,6 @@ st.caption(t("home.seed_intro"))
 table = "| {} | {} | {} | {} |\n|---|---|---|---|\n".format(
     t("home.col.what"), t("home.col.seed"), t("home.col.ours"), t("home.col.why"))
 for key, seed, ours, _bench in results.SEED_VS_DIGITLAB:
-    table += f"| {t(f'home.row.{key}')} | {seed} | **{ours}** | {t(f'home.row.{key}.why')} |\n"
+    seed = t(f"home.row.{key}.seed")  # the tutorial's figure, in words of the chosen language
+    table += f"| {t(f'home.row.{key}')} | {seed} | **{t(f'home.row.{key}.ours')}** | {t(f'home.row.{key}.why')} |\n"
 st.markdown(table)

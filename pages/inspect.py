@@ -31,7 +31,7 @@ labels = {}
 for m in metas:
     acc = (m.get("metrics") or {}).get("val_accuracy")
     who = f" — {owner_label(m.get('owner'))}" if enabled() and not roomlib.is_owner(m, participant()) else ""
-    score = f" — {100 * acc:.1f}%" if acc is not None else ""
+    score = f" — {texts.percent(lang(), acc, 1)}" if acc is not None else ""
     labels[m["name"]] = f"{m['name']} — {mt(m.get('kind', '?'))}{score}{who}"
 
 
@@ -91,13 +91,13 @@ met = meta.get("metrics") or {}
 
 
 def pct(v):
-    return "–" if v is None else f"{100 * v:.2f}%"
+    return texts.percent(lang(), v)
 
 
 kind_label = mt(meta.get("kind", "?"))
 by = f" · {t('inspect.by', owner=md(owner_label(meta.get('owner'))))}" if enabled() else ""
-st.caption(f"{t('inspect.m.kind')}: **{kind_label}** · {(meta.get('dataset') or {}).get('name', '')} · "
-           f"{meta.get('created', '')}{by}")
+st.caption(f"{t('inspect.m.kind')}: **{kind_label}** · {texts.dataset_name(lang(), (meta.get('dataset') or {}).get('name', ''))} · "
+           f"{str(meta.get('created', ''))[:16].replace('T', ' ')} UTC{by}")  # minutes are enough
 if may_manage(meta):
     with st.expander(t("inspect.manage"), icon=":material/edit:"):
         with st.form("inspect_rename_form", border=False):
@@ -128,7 +128,7 @@ with tab_digit, guard():
     drawing = st.session_state.get("draw_image")
     sources = ["dataset"] + (["drawing"] if drawing is not None else [])
     src = st.radio(t("inspect.digit_from"), sources, horizontal=True, key="inspect_src",
-                   format_func=lambda s: t("inspect.from.dataset", name=ds.name) if s == "dataset" else t("inspect.from.drawing"))
+                   format_func=lambda s: t("inspect.from.dataset", name=texts.dataset_name(lang(), ds.name)) if s == "dataset" else t("inspect.from.drawing"))
     if src == "dataset":
         k1, k2 = st.columns([3, 1])
         if k2.button(t("inspect.random"), key="inspect_random"):
@@ -200,7 +200,7 @@ with tab_cm, guard():
     drawings_text = "inspect.eval.class_drawings" if enabled() and drawings_scope() is None else "inspect.eval.drawings"
     n_val = (meta.get("dataset") or {}).get("n_val", "?")
     which = st.radio(t("inspect.eval_on"), opts, horizontal=True, key="inspect_eval", format_func=lambda o: {
-        "val": t("inspect.eval.val", n=n_val), "test": t("inspect.eval.test"),
+        "val": t("inspect.eval.val", n=texts.number(lang(), n_val)), "test": t("inspect.eval.test"),
         "drawings": t(drawings_text, n=0 if mine is None else len(mine))}[o])
     try:
         with st.spinner(t("inspect.loading_eval")):
@@ -213,7 +213,7 @@ with tab_cm, guard():
         pred = P.argmax(1)
         k = P.shape[1]
         cm = insight.confusion(y, pred, k)
-        st.markdown(t("inspect.accuracy_on", acc=pct(float(np.mean(pred == y)) if len(y) else None), n=len(y)))
+        st.markdown(t("inspect.accuracy_on", acc=pct(float(np.mean(pred == y)) if len(y) else None), n=texts.number(lang(), len(y))))
         chart_key = f"inspect_cm_{name}_{which}"
         if st.session_state.get("inspect_cm_for") != chart_key:  # new model or set: start at the worst confusion
             st.session_state["inspect_cm_for"] = chart_key
@@ -235,7 +235,7 @@ with tab_cm, guard():
                 pr = s2.selectbox(t("inspect.pred"), list(range(k)), key="inspect_pred")
                 idx = insight.mistakes(y, P, tr, pr)[:40]
                 if len(idx):
-                    st.plotly_chart(viz.digit_grid(X[idx], cols=8, captions=[f"{100 * P[i, pr]:.0f}%" for i in idx],
+                    st.plotly_chart(viz.digit_grid(X[idx], cols=8, captions=[texts.percent(lang(), float(P[i, pr]), 0) for i in idx],
                                                    title=t("inspect.mistakes_title", n=int(cm[tr, pr]), t=tr, p=pr),
                                                    width_hint=420), config=CFG, key="inspect_mistakes")
                 else:

@@ -8,9 +8,12 @@ import streamlit as st
 from digitlab import live, models, store, texts, training, viz
 from pages.common import (current_dataset, dataset_spec, guard, lang, live_component, live_route, mt, page_params,
                           sample, setting_label, stored_models, t, worker)
+from pages.workshop import enabled, is_instructor, participant, room, room_error, visible, visible_jobs
 
 st.title(t("train.title"))
 st.caption(t("train.intro"))
+if enabled() and not is_instructor() and room().paused():  # workshop mode: the instructor paused new training
+    st.warning(t("ws.paused_banner"), icon=":material/pause_circle:")
 
 ACTIVE = live.ACTIVE
 CHART_CFG = {"displayModeBar": False}
@@ -71,7 +74,10 @@ def start(kind: str, preset: str, infos: list[dict], spec_of) -> None:
                 ss["train_start_error"] = t("train.name_taken", name=name)
                 return
         jid = worker().submit(kind, values, data=spec_of(ss.get("train_data", "sample")), name=name,
-                              seed=int(ss.get("train_seed", 0)), preset=preset)
+                              seed=int(ss.get("train_seed", 0)), preset=preset, owner=participant(),
+                              instructor=is_instructor())
+    except PermissionError as e:  # workshop mode: room.NotAllowedError, e.g. the instructor paused training
+        ss["train_start_error"] = room_error(e)
     except store.ModelExistsError:  # taken meanwhile (the worker checks too)
         ss["train_start_error"] = t("train.name_taken", name=name)
     except (models.ConfigError, store.StoreError) as e:
@@ -208,7 +214,10 @@ if jid:
         if status is not None and status["state"] in ACTIVE:
             st.session_state.pop("train_final", None)
             if st.button(t("train.stop"), type="secondary", icon=":material/stop:", key="train_stop"):
-                worker().stop(jid)
+                try:  # workshop mode: only the job's owner or the instructor (room.NotAllowedError)
+                    worker().stop(jid, by=participant(), instructor=is_instructor())
+                except PermissionError:
+                    st.error(t("ws.stop_refused"))
             if live_route():  # the browser polls the app's live route: no script run per update
                 live_component(jid, lang(), dark(), live.panel(status, lang(), dark()))
             else:  # no route (e.g. AppTest): a fragment reruns twice a second
@@ -221,7 +230,7 @@ if jid:
 
 st.divider()
 st.subheader(t("train.compare"))
-metas = stored_models()
+metas = visible(stored_models(), st.session_state.get("ws_show_class", False))  # workshop: own + class defaults
 if not metas:
     st.caption(t("train.no_models"))
 else:
@@ -252,6 +261,6 @@ else:
 with st.expander(t("train.jobs")):
     rows = [{t("train.col.job"): j["id"], t("train.col.kind"): mt(j["kind"]),
              t("train.col.state"): t(f"train.state.{j['state']}"), t("train.col.model"): j.get("model") or "",
-             t("train.col.val"): fmt_pct((j.get("metrics") or {}).get("val_accuracy"))} for j in worker().jobs()]
+             t("train.col.val"): fmt_pct((j.get("metrics") or {}).get("val_accuracy"))} for j in visible_jobs(worker())]
     if rows:
         st.dataframe(rows, hide_index=True)

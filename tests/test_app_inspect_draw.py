@@ -133,14 +133,19 @@ def test_inspect_perfect_score_shows_only_the_message(home):
     img, _ = sample_digit(0)
     guess = int(store.load(MODEL).predict(img[None])[0])
     at = page("pages/inspect.py")
-    at.session_state["draw_saved"] = [(img.copy(), guess)]  # one drawing, read right: a perfect score
-    at.run()
-    at.radio(key="inspect_eval").set_value("drawings").run()
-    assert not at.exception and not errors(at)
-    assert any("No mistakes at all" in s.value for s in at.success)
-    specs = [c.proto.spec for c in at.get("plotly_chart")]
-    assert not any("predicted as" in s for s in specs), "a 'mistakes' grid next to 'No mistakes at all'"
-    assert not any("was predicted as" in c.value for c in at.caption)
+    from digitlab import room
+
+    drawing = room.Room().save_drawing(None, img.copy(), guess)  # one drawing, read right: a perfect score
+    try:
+        at.run()
+        at.radio(key="inspect_eval").set_value("drawings").run()
+        assert not at.exception and not errors(at)
+        assert any("No mistakes at all" in s.value for s in at.success)
+        specs = [c.proto.spec for c in at.get("plotly_chart")]
+        assert not any("predicted as" in s for s in specs), "a 'mistakes' grid next to 'No mistakes at all'"
+        assert not any("was predicted as" in c.value for c in at.caption)
+    finally:
+        room.Room().delete_drawing(drawing, by=None, instructor=True)
 
 
 # ------------------------------------------------------------------ 2. the Draw page's own Clear and Undo

@@ -7,7 +7,6 @@ Keras CNN trained here (the "CNN" the Draw test reads). Needs Debian's chromium 
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,23 +16,16 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tools.browser import ARGS, CHROMIUM, draw
+from tests.appserver import app_server, warm_browser
+from tools.browser import draw
 
 pytestmark = pytest.mark.browser
 
 CNN = "test-cnn"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("headless tests need /usr/bin/chromium: run `bash tools/install-test-deps.sh`")
     home = tmp_path_factory.mktemp("browser-home")
     # a small Keras CNN (3 epochs of Adam on the sample), trained in a subprocess with the store above
     train = subprocess.run(
@@ -41,42 +33,14 @@ def server(tmp_path_factory):
          "--name", CNN],
         cwd=REPO, env={**os.environ, "DIGITLAB_HOME": str(home)}, capture_output=True, text=True, timeout=600)
     assert train.returncode == 0, train.stderr[-2000:]
-    port = free_port()
-    env = {**os.environ, "DIGITLAB_HOME": str(home), "DIGITLAB_NO_DEFAULTS": "1"}
-    log = open(home / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert proc.poll() is None and time.monotonic() < deadline, (home / "server.log").read_text()
-            time.sleep(0.3)
-    yield {"url": url, "proc": proc, "home": home}
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with app_server(home) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        warm = b.new_page()  # warm the server: the first run of a fresh server is slow
-        warm.goto(server["url"])
-        warm.locator("[data-testid=stMain]").get_by_text("DigitLab").first.wait_for(timeout=90000)
-        warm.close()
+    with warm_browser(server["url"]) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

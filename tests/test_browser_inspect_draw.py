@@ -6,16 +6,13 @@ One server for the module, on a free port, with its own model store holding a sm
 trained here (seconds). Needs Debian's chromium at /usr/bin/chromium.
 """
 import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-from tools.browser import ARGS, CHROMIUM, draw
+from tests.appserver import app_server, warm_browser
+from tools.browser import draw
 
 pytestmark = pytest.mark.browser
 
@@ -45,12 +42,6 @@ def touch_draw(page, canvas, strokes, steps: int = 8):
         cdp.detach()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def train_into(home: Path, name: str, epochs: int = 2, max_train: int | None = None) -> None:
     """A small NumPy MLP saved into the store at ``home`` (in this process: no TensorFlow)."""
     from digitlab import training
@@ -71,45 +62,16 @@ def train_into(home: Path, name: str, epochs: int = 2, max_train: int | None = N
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("headless tests need /usr/bin/chromium: run `bash tools/install-test-deps.sh`")
     home = tmp_path_factory.mktemp("browser13-home")
     train_into(home, MODEL, epochs=3)
-    port = free_port()
-    env = {**os.environ, "DIGITLAB_HOME": str(home), "DIGITLAB_NO_DEFAULTS": "1"}
-    log = open(home / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert proc.poll() is None and time.monotonic() < deadline, (home / "server.log").read_text()
-            time.sleep(0.3)
-    yield {"url": f"http://127.0.0.1:{port}", "proc": proc, "home": home}
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with app_server(home) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        warm = b.new_page()  # the first run of a fresh server is slow
-        warm.goto(server["url"])
-        warm.locator("[data-testid=stMain]").get_by_text("DigitLab").first.wait_for(timeout=90000)
-        warm.close()
+    with warm_browser(server["url"]) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

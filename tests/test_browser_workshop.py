@@ -9,16 +9,14 @@ drawing. The server's store starts with one "class default" (a model with no own
 """
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
-from tools.browser import ARGS, CHROMIUM, draw
+from tests.appserver import app_server, warm_browser
+from tools.browser import draw
 
 pytestmark = pytest.mark.browser
 
@@ -29,16 +27,8 @@ MLP_LABEL = "Multilayer perceptron (NumPy, from scratch)"
 ONE = [[(140, 45), (140, 235)]]  # a drawn 1
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("headless tests need /usr/bin/chromium: run `bash tools/install-test-deps.sh`")
     home = tmp_path_factory.mktemp("workshop-home")
     env = {**os.environ, "DIGITLAB_HOME": str(home), "DIGITLAB_NO_DEFAULTS": "1"}
     env.pop("DIGITLAB_WORKSHOP", None)
@@ -46,38 +36,15 @@ def server(tmp_path_factory):
         [sys.executable, "-m", "digitlab", "train", "--model", "numpy-mlp", "--preset", "quick", "--name", DEFAULT,
          "--quiet"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert train.returncode == 0, train.stderr[-2000:]
-    port = free_port()
-    env.update({"DIGITLAB_WORKSHOP": "1", "DIGITLAB_INSTRUCTOR_KEY": KEY})
-    log = open(home / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert proc.poll() is None and time.monotonic() < deadline, (home / "server.log").read_text()
-            time.sleep(0.3)
-    yield {"url": f"http://127.0.0.1:{port}", "proc": proc, "home": home}
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with app_server(home, DIGITLAB_WORKSHOP="1", DIGITLAB_INSTRUCTOR_KEY=KEY) as srv:
+        yield srv
     assert KEY not in (home / "server.log").read_text()  # the key is never logged
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with warm_browser(server["url"], ready_text="Welcome to the workshop") as b:
         yield b
-        b.close()
 
 
 def settle(page, ms=600):

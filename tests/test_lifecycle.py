@@ -6,7 +6,6 @@ also shuts its worker down in ``app.py``'s lifespan on SIGTERM/SIGINT.
 """
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -96,7 +95,7 @@ def _open_train_page(url: str):
 @pytest.mark.browser
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
 def test_no_trainer_outlives_the_server(sig, tmp_path):
-    from tests.test_browser import free_port
+    from tests.appserver import free_port, wait_listening
 
     port = free_port()
     env = {**os.environ, "DIGITLAB_HOME": str(tmp_path), "DIGITLAB_NO_DEFAULTS": "1"}
@@ -105,14 +104,7 @@ def test_no_trainer_outlives_the_server(sig, tmp_path):
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
          "--server.address", "127.0.0.1"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        end = time.monotonic() + 60
-        while True:  # the server listens
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < end, (tmp_path / "server.log").read_text()
-                time.sleep(0.3)
+        wait_listening(server, port, tmp_path / "server.log")
         _open_train_page(f"http://127.0.0.1:{port}")  # the Train page starts the worker
         end = time.monotonic() + 30
         while not (family := children(server.pid)) and time.monotonic() < end:

@@ -71,7 +71,8 @@ def test_route_answers_the_panel_and_unknown_jobs(monkeypatch):
     resp, body = call("j1", b"lang=es&dark=1")
     assert resp.status_code == 200 and resp.headers["cache-control"] == "no-store"
     assert body["state"] == "running" and "Época" in body["html"]
-    assert call("nope")[1] == {"state": "unknown", "html": ""}
+    assert body["key"] == "active"  # the page's poller reruns the page once this changes
+    assert call("nope")[1] == {"state": "unknown", "html": "", "key": "unknown"}
     assert call("j1", b"lang=xx")[1]["html"].count("Epoch") == 1  # an unknown language: English
     monkeypatch.setattr(training, "current_worker", lambda: None)  # no worker in this process
     assert call("j1")[1]["state"] == "unknown"

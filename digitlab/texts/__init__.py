@@ -127,3 +127,31 @@ def percent(lang: str, fraction, decimals: int = 2) -> str:
     if fraction is None or (isinstance(fraction, float) and fraction != fraction):
         return "–"
     return number(lang, 100 * fraction, decimals) + ("\u00a0%" if lang == "es" else "%")
+
+
+# ---------------------------------------------------------------- the library's dataset names, per language
+
+_DATASET_WORDS = {  # the names and sources digitlab.data gives its datasets -> Spanish
+    "es": [
+        (r"^MNIST sample \((\w+)\)$", r"muestra de MNIST (\1)"),
+        (r"^MNIST train \((\w+)\)$", r"MNIST entrenamiento (\1)"),
+        (r"^MNIST test \((\w+)\)$", r"MNIST prueba (\1)"),
+        (r"^bundled sample: ", "muestra incluida: "),
+        (r"^saved dataset: ", "datos guardados: "),
+        (r"^Kaggle CSV: ", "CSV de Kaggle: "),
+        (r"^MNIST IDX: ", "IDX de MNIST: "),
+        (r"^full MNIST \(train\): ", "MNIST completo (entrenamiento): "),
+        (r"^full MNIST \(test\): ", "MNIST completo (prueba): "),
+    ],
+}
+
+
+def dataset_name(lang: str, name) -> str:
+    """A dataset's ``name`` or ``source`` as :mod:`digitlab.data` gives it (English), in ``lang``;
+    a user's own name (an uploaded file's) is kept as it is."""
+    import re
+
+    out = str(name)
+    for pattern, repl in _DATASET_WORDS.get(lang, []):
+        out = re.sub(pattern, repl, out)
+    return out
