@@ -68,6 +68,7 @@ import numbers
 import os
 import re
 import sqlite3
+import threading
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -167,15 +168,37 @@ def workshop_enabled() -> bool:
     return os.environ.get("DIGITLAB_WORKSHOP", "").strip() not in ("", "0")
 
 
-def instructor_key_ok(key) -> bool:
-    """True when ``key`` is ``DIGITLAB_INSTRUCTOR_KEY``; False when no key is set.
+KEY_TRIES = 5  # wrong instructor keys allowed per KEY_WINDOW_S, for the whole server
+KEY_WINDOW_S = 60.0
+_key_failures: list[float] = []  # times of recent wrong keys (this process)
+_key_lock = threading.Lock()
+
+
+def key_locked_for(now: float | None = None) -> float:
+    """Seconds until the instructor key may be tried again (0: it may). After KEY_TRIES wrong
+    keys within KEY_WINDOW_S, anyone in the room waits: a room of 40 cannot guess it quickly."""
+    now = time.time() if now is None else now
+    with _key_lock:
+        _key_failures[:] = [t for t in _key_failures if now - t < KEY_WINDOW_S]
+        if len(_key_failures) < KEY_TRIES:
+            return 0.0
+        return KEY_WINDOW_S - (now - _key_failures[0])
+
+
+def instructor_key_ok(key, *, now: float | None = None) -> bool:
+    """True when ``key`` is ``DIGITLAB_INSTRUCTOR_KEY``; False when no key is set, and while
+    too many wrong keys were tried (:func:`key_locked_for`), even for the right one.
 
     Compared in constant time (``hmac.compare_digest``); the key is never logged or shown.
     """
     expected = os.environ.get("DIGITLAB_INSTRUCTOR_KEY", "")
-    if not expected or not isinstance(key, str) or not key:
+    if not expected or not isinstance(key, str) or not key or key_locked_for(now) > 0:
         return False
-    return hmac.compare_digest(key.encode("utf-8"), expected.encode("utf-8"))
+    if hmac.compare_digest(key.encode("utf-8"), expected.encode("utf-8")):
+        return True
+    with _key_lock:
+        _key_failures.append(time.time() if now is None else now)
+    return False
 
 
 def name_hold_minutes() -> float:

@@ -280,7 +280,8 @@ def _key_form() -> None:
         st.text_input(t("ws.key"), type="password", key="ws_key_input", autocomplete="off")
         st.form_submit_button(t("ws.key_enter"), on_click=_check_key)
     if ss.get("ws_key_refused"):
-        st.error(t("ws.key_wrong"))
+        wait = roomlib.key_locked_for()
+        st.error(t("ws.key_locked", s=int(wait) + 1) if wait > 0 else t("ws.key_wrong"))
 
 
 def _leave() -> None:

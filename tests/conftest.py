@@ -21,3 +21,11 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "t10k-images-idx3-ubyte.gz").is_file():
         pytest.skip("../shared/data is not beside this checkout")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _fresh_instructor_key_limit():
+    """Each test starts with no wrong instructor keys counted (digitlab.room's limit is per process)."""
+    from digitlab import room
+    room._key_failures.clear()
+    yield

@@ -426,3 +426,15 @@ def test_processes_opening_a_new_room_together(pool, tmp_path):
     results = pool.starmap(_open_new_rooms, [(tmp_path, 20)] * N_PROCS)
     assert [status for status, _ in results] == ["ok"] * N_PROCS, results
     assert all(Room(tmp_path / f"room{k}.sqlite3").journal_mode() == "wal" for k in range(20))
+
+
+def test_wrong_instructor_keys_lock_the_key_for_a_while(monkeypatch):
+    monkeypatch.setenv("DIGITLAB_INSTRUCTOR_KEY", "right")
+    t0 = 1_000_000.0
+    for i in range(room.KEY_TRIES):
+        assert room.instructor_key_ok(f"guess{i}", now=t0 + i) is False
+    assert room.key_locked_for(now=t0 + 10) > 0
+    assert room.instructor_key_ok("right", now=t0 + 10) is False  # even the right key waits
+    later = t0 + room.KEY_WINDOW_S + room.KEY_TRIES
+    assert room.key_locked_for(now=later) == 0
+    assert room.instructor_key_ok("right", now=later) is True

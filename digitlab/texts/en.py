@@ -321,6 +321,7 @@ T = {
     'ws.key': 'Instructor key',
     'ws.key_enter': 'Enter',
     'ws.key_wrong': 'That is not the instructor key.',
+    'ws.key_locked': 'Too many wrong keys in this room: try again in {s} s.',
     'ws.is_instructor': 'You are the instructor.',
     'ws.key_leave': 'Leave instructor mode',
     'ws.paused_state': 'New training is **paused** for the room.',

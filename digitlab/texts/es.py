@@ -319,6 +319,7 @@ T = {
     'ws.key': 'Clave de instructor',
     'ws.key_enter': 'Entrar',
     'ws.key_wrong': 'Esa no es la clave de instructor.',
+    'ws.key_locked': 'Demasiadas claves equivocadas en esta sala: vuelve a intentarlo en {s} s.',
     'ws.is_instructor': 'Eres quien imparte el taller.',
     'ws.key_leave': 'Salir del modo instructor',
     'ws.paused_state': 'Los entrenamientos nuevos están **en pausa** para la sala.',
