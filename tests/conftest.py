@@ -29,3 +29,23 @@ def _fresh_instructor_key_limit():
     from digitlab import room
     room._key_failures.clear()
     yield
+
+
+# ---- browser tests: a module defines ``server`` (tests.appserver.app_server); these use it
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    """Headless Chromium for the module's server, warmed by one page."""
+    from tests.appserver import warm_browser
+
+    with warm_browser(server["url"]) as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser):
+    """A desktop-sized page (1280 px)."""
+    pg = browser.new_page(viewport={"width": 1280, "height": 1400})
+    yield pg
+    pg.close()

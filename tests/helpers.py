@@ -1,5 +1,7 @@
-"""Small files for tests, written into tmp_path."""
+"""Small files for tests, written into tmp_path, and a model store to point DIGITLAB_HOME at."""
+import contextlib
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
@@ -49,3 +51,17 @@ def numeric_grad(f, x, eps=1e-6):
         x[i] = old
         g[i] = (fp - fm) / (2 * eps)
     return g
+
+
+@contextlib.contextmanager
+def digitlab_home(path):
+    """``DIGITLAB_HOME`` set to ``path`` for a block (a module's store), put back afterwards."""
+    old = os.environ.get("DIGITLAB_HOME")
+    os.environ["DIGITLAB_HOME"] = str(path)
+    try:
+        yield path
+    finally:
+        if old is None:
+            os.environ.pop("DIGITLAB_HOME", None)
+        else:
+            os.environ["DIGITLAB_HOME"] = old

@@ -3,7 +3,6 @@ tests/test_browser_inspect_draw.py)."""
 import base64
 import io
 import json
-import os
 
 import numpy as np
 import pytest
@@ -12,6 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from digitlab import data, store, training
 from tests.conftest import REPO
+from tests.helpers import digitlab_home
+from tests.test_app_pages import page
 
 TIMEOUT = 90
 MODEL = "tiny-mlp-13"
@@ -21,28 +22,12 @@ MODEL = "tiny-mlp-13"
 def home(tmp_path_factory):
     """A model store holding one small trained MLP, shared by this module's tests."""
     h = tmp_path_factory.mktemp("home13")
-    old = os.environ.get("DIGITLAB_HOME")
-    os.environ["DIGITLAB_HOME"] = str(h)
-    job = {"id": "t13", "kind": "numpy-mlp", "preset": "quick", "config": {"epochs": 3},
-           "data": "sample", "name": MODEL, "seed": 0}
-    final = training.run_job(job, lambda ev: None, lambda: False)
-    assert final["type"] == "done" and final["model"] == MODEL
-    yield h
-    if old is None:
-        os.environ.pop("DIGITLAB_HOME", None)
-    else:
-        os.environ["DIGITLAB_HOME"] = old
-
-
-def page(path, lang="en", at=None):
-    if at is None:
-        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
-        at.session_state["lang"] = lang
-        at.run()
-    at.switch_page(path)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    with digitlab_home(h):
+        job = {"id": "t13", "kind": "numpy-mlp", "preset": "quick", "config": {"epochs": 3},
+               "data": "sample", "name": MODEL, "seed": 0}
+        final = training.run_job(job, lambda ev: None, lambda: False)
+        assert final["type"] == "done" and final["model"] == MODEL
+        yield h
 
 
 def errors(at):

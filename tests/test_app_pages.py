@@ -1,7 +1,6 @@
 """AppTests of Home, Train, Inspect and Draw (Data and Learn have their own files)."""
 import base64
 import io
-import os
 import time
 
 import numpy as np
@@ -11,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from digitlab import store, training
 from tests.conftest import REPO
+from tests.helpers import digitlab_home
 
 TIMEOUT = 90
 
@@ -19,23 +19,20 @@ TIMEOUT = 90
 def home(tmp_path_factory):
     """A model store holding one small trained MLP, shared by this module's tests."""
     h = tmp_path_factory.mktemp("home")
-    old = os.environ.get("DIGITLAB_HOME")
-    os.environ["DIGITLAB_HOME"] = str(h)
-    job = {"id": "t", "kind": "numpy-mlp", "preset": "quick", "config": {"epochs": 5},
-           "data": "sample", "name": "tiny-mlp", "seed": 0}
-    final = training.run_job(job, lambda ev: None, lambda: False)
-    assert final["type"] == "done" and final["model"] == "tiny-mlp"
-    yield h
-    if old is None:
-        os.environ.pop("DIGITLAB_HOME", None)
-    else:
-        os.environ["DIGITLAB_HOME"] = old
+    with digitlab_home(h):
+        job = {"id": "t", "kind": "numpy-mlp", "preset": "quick", "config": {"epochs": 5},
+               "data": "sample", "name": "tiny-mlp", "seed": 0}
+        final = training.run_job(job, lambda ev: None, lambda: False)
+        assert final["type"] == "done" and final["model"] == "tiny-mlp"
+        yield h
 
 
-def page(path, lang="en"):
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
-    at.session_state["lang"] = lang
-    at.run()
+def page(path, lang="en", at=None):
+    """``path`` opened in a new AppTest session in ``lang`` (or switched to in ``at``)."""
+    if at is None:
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+        at.session_state["lang"] = lang
+        at.run()
     at.switch_page(path)
     at.run()
     assert not at.exception, at.exception

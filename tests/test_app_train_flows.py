@@ -7,7 +7,6 @@
 9. the Name field is cleared after a Start; a taken name is refused before queuing and a run that failed on
    one says so plainly.
 """
-import os
 import time
 
 import pytest
@@ -16,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from digitlab import models, store, training
 from digitlab.texts import es_models
 from tests.conftest import REPO
+from tests.helpers import digitlab_home
 
 TIMEOUT = 90
 BASE = "flow-base"  # a small MLP in the module's store
@@ -32,15 +32,10 @@ def train_into_store(name: str, kind: str = "numpy-mlp", preset: str = "quick", 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     h = tmp_path_factory.mktemp("flows-home")
-    old = os.environ.get("DIGITLAB_HOME")
-    os.environ["DIGITLAB_HOME"] = str(h)
-    train_into_store(BASE, epochs=1, max_train=500)
-    train_into_store(BINARY, kind="numpy-binary", preset="fixed", iterations=20)
-    yield h
-    if old is None:
-        os.environ.pop("DIGITLAB_HOME", None)
-    else:
-        os.environ["DIGITLAB_HOME"] = old
+    with digitlab_home(h):
+        train_into_store(BASE, epochs=1, max_train=500)
+        train_into_store(BINARY, kind="numpy-binary", preset="fixed", iterations=20)
+        yield h
 
 
 def app(lang: str | None = None, query: dict | None = None) -> AppTest:

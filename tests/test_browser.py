@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.appserver import app_server, warm_browser
+from tests.appserver import app_server
 from tools.browser import draw
 
 pytestmark = pytest.mark.browser
@@ -35,19 +35,6 @@ def server(tmp_path_factory):
     assert train.returncode == 0, train.stderr[-2000:]
     with app_server(home) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with warm_browser(server["url"]) as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser, server):
-    pg = browser.new_page(viewport={"width": 1280, "height": 1400})
-    yield pg
-    pg.close()
 
 
 def open_page(page, server, path, ready_text):

@@ -5,13 +5,13 @@ across pages, a model stored by someone else appearing on Draw by itself.
 One server for the module, on a free port, with its own model store holding a small NumPy MLP
 trained here (seconds). Needs Debian's chromium at /usr/bin/chromium.
 """
-import os
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.appserver import app_server, warm_browser
+from tests.appserver import app_server
+from tests.helpers import digitlab_home
 from tools.browser import draw
 
 pytestmark = pytest.mark.browser
@@ -46,18 +46,11 @@ def train_into(home: Path, name: str, epochs: int = 2, max_train: int | None = N
     """A small NumPy MLP saved into the store at ``home`` (in this process: no TensorFlow)."""
     from digitlab import training
 
-    old = os.environ.get("DIGITLAB_HOME")
-    os.environ["DIGITLAB_HOME"] = str(home)
-    try:
+    with digitlab_home(home):
         cfg = {"epochs": epochs, **({"max_train": max_train} if max_train else {})}
         final = training.run_job({"id": name, "kind": "numpy-mlp", "preset": "quick", "config": cfg, "data": "sample",
                                   "name": name, "seed": 0}, lambda ev: None, lambda: False)
         assert final["type"] == "done" and final["model"] == name, final
-    finally:
-        if old is None:
-            os.environ.pop("DIGITLAB_HOME", None)
-        else:
-            os.environ["DIGITLAB_HOME"] = old
 
 
 @pytest.fixture(scope="module")
@@ -66,19 +59,6 @@ def server(tmp_path_factory):
     train_into(home, MODEL, epochs=3)
     with app_server(home) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with warm_browser(server["url"]) as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser):
-    pg = browser.new_page(viewport={"width": 1280, "height": 1400})
-    yield pg
-    pg.close()
 
 
 @pytest.fixture

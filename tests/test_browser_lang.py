@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.appserver import app_server, warm_browser
+from tests.appserver import app_server
 
 pytestmark = pytest.mark.browser
 
@@ -17,19 +17,6 @@ pytestmark = pytest.mark.browser
 def server(tmp_path_factory):
     with app_server(tmp_path_factory.mktemp("browser-lang-home"), DIGITLAB_OFFLINE="1") as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with warm_browser(server["url"]) as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser):
-    pg = browser.new_page(viewport={"width": 1280, "height": 1400})
-    yield pg
-    pg.close()
 
 
 def wait_text(page, text: str, where: str = "[data-testid=stMain]", timeout: int = 60000):

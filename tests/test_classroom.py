@@ -2,7 +2,6 @@
 model's confusion and HTML panel, the /digitlab/class route, and AppTests of pages/class.py."""
 import asyncio
 import json
-import os
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from digitlab import classroom, data, room, store, training
 from tests.conftest import REPO
-from tests.helpers import write_idx_pair
+from tests.helpers import digitlab_home, write_idx_pair
 
 TIMEOUT = 90
 HOSTILE = "<script>alert(1)</script>"
@@ -29,25 +28,20 @@ def home(tmp_path_factory):
     """A store with four owners' models (Ana, Ben with a test-set accuracy, a hostile name's
     0-vs-1 net, a class default) and 60 drawings of the class."""
     h = tmp_path_factory.mktemp("home")
-    old = os.environ.get("DIGITLAB_HOME")
-    os.environ["DIGITLAB_HOME"] = str(h)
-    sample = data.load_sample()
-    test_dir = tmp_path_factory.mktemp("testset")
-    write_idx_pair(test_dir, sample.images[9000:9500], sample.labels[9000:9500])
-    train(kind="numpy-mlp", preset="quick", config=TINY, name="ana-mlp", owner="Ana")
-    train(kind="numpy-mlp", preset="quick", config={"epochs": 2, "max_train": 3000}, name="ben-mlp", owner="Ben",
-          test=str(test_dir))
-    train(kind="numpy-binary", preset="fixed", config={"iterations": 40}, name="odd-binary", owner=HOSTILE)
-    train(kind="numpy-mlp", preset="quick", config={"epochs": 1, "max_train": 300, "hidden": [16]}, name="class-mlp",
-          owner=None)
-    r = room.Room()
-    for i in range(9600, 9660):
-        r.save_drawing("Ana" if i % 2 else None, sample.images[i], int(sample.labels[i]))
-    yield h
-    if old is None:
-        os.environ.pop("DIGITLAB_HOME", None)
-    else:
-        os.environ["DIGITLAB_HOME"] = old
+    with digitlab_home(h):
+        sample = data.load_sample()
+        test_dir = tmp_path_factory.mktemp("testset")
+        write_idx_pair(test_dir, sample.images[9000:9500], sample.labels[9000:9500])
+        train(kind="numpy-mlp", preset="quick", config=TINY, name="ana-mlp", owner="Ana")
+        train(kind="numpy-mlp", preset="quick", config={"epochs": 2, "max_train": 3000}, name="ben-mlp", owner="Ben",
+              test=str(test_dir))
+        train(kind="numpy-binary", preset="fixed", config={"iterations": 40}, name="odd-binary", owner=HOSTILE)
+        train(kind="numpy-mlp", preset="quick", config={"epochs": 1, "max_train": 300, "hidden": [16]}, name="class-mlp",
+              owner=None)
+        r = room.Room()
+        for i in range(9600, 9660):
+            r.save_drawing("Ana" if i % 2 else None, sample.images[i], int(sample.labels[i]))
+        yield h
 
 
 @pytest.fixture

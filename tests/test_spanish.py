@@ -13,16 +13,15 @@ Names are exempt: model names, kind ids (``numpy-mlp``), file names and field na
 font are what they are in any language.
 """
 import json
-import os
 import re
 
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from digitlab import training
 from digitlab.texts import en, en_learn, es, es_learn
 from tests.conftest import REPO
+from tests.helpers import digitlab_home
 from tests.test_app_pages import canvas_state, drawn
 
 PAGES = ["pages/home.py", "pages/data.py", "pages/train.py", "pages/inspect.py", "pages/draw.py", "pages/learn.py"]
@@ -47,19 +46,14 @@ MODELS = [  # (name, kind, preset, config)
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     h = tmp_path_factory.mktemp("es-home")
-    old = os.environ.get("DIGITLAB_HOME")
-    os.environ["DIGITLAB_HOME"] = str(h)
-    from digitlab import models
-    for name, kind, preset, cfg in MODELS:
-        fields = {f.name for f in models.get_kind(kind).fields()}
-        job = {"id": name, "kind": kind, "preset": preset, "config": {k: v for k, v in cfg.items() if k in fields},
-               "data": "sample", "name": name, "seed": 0}
-        assert training.run_job(job, lambda ev: None, lambda: False)["type"] == "done"
-    yield h
-    if old is None:
-        os.environ.pop("DIGITLAB_HOME", None)
-    else:
-        os.environ["DIGITLAB_HOME"] = old
+    with digitlab_home(h):
+        from digitlab import models
+        for name, kind, preset, cfg in MODELS:
+            fields = {f.name for f in models.get_kind(kind).fields()}
+            job = {"id": name, "kind": kind, "preset": preset, "config": {k: v for k, v in cfg.items() if k in fields},
+                   "data": "sample", "name": name, "seed": 0}
+            assert training.run_job(job, lambda ev: None, lambda: False)["type"] == "done"
+        yield h
 
 
 def english_sentences() -> list[str]:
