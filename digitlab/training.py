@@ -570,12 +570,13 @@ class Worker:
 
     def jobs(self, *, visible_to: str | None = None, instructor: bool = False) -> list[dict]:
         """Every job (newest first), without the batch events. In workshop mode a participant
-        (``visible_to``) sees only their own jobs; the instructor (and single-user mode) all."""
+        (``visible_to``) sees their own jobs and the class defaults'; the instructor (and
+        single-user mode) all."""
         mine = room.workshop_enabled() and instructor is not True
         with self._lock:
             out = []
             for j in sorted(self._jobs.values(), key=lambda j: j.submitted, reverse=True):
-                if mine and not room.is_owner(j.owner, visible_to):
+                if mine and not (room.is_class_owner(j.owner) or room.is_owner(j.owner, visible_to)):
                     continue
                 s = self.status(j.id)
                 s.pop("batches")

@@ -6,7 +6,6 @@ import os
 import sys
 import traceback
 
-import numpy as np
 import streamlit as st
 
 from digitlab import data, texts
@@ -163,16 +162,6 @@ def dataset_spec(ds: data.Dataset) -> str:
     if not path.exists():
         data.save_npz(ds, path)
     return str(path)
-
-
-def my_drawings() -> data.Dataset | None:
-    """The digits this session drew and labelled on the Draw page, as a dataset (None when none)."""
-    items = st.session_state.get("draw_saved") or []
-    if not items:
-        return None
-    x = np.stack([im for im, _ in items]).astype(np.uint8)
-    y = np.array([lab for _, lab in items], dtype=np.int64)
-    return data.Dataset(x, y, "my drawings", "drawn on the Draw page")
 
 
 def active_jobs() -> list[dict]:

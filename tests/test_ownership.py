@@ -56,6 +56,9 @@ def test_a_participant_sees_only_their_jobs(worker, workshop):
         assert a in ids(visible_to="Ana") and b not in ids(visible_to="Ana")
         assert b in ids(visible_to="Ben") and a not in ids(visible_to="Ben")
         assert {a, b} <= ids(instructor=True)
+        default = worker.submit("numpy-mlp", TINY, instructor=True)  # a class default (no owner)
+        assert default in ids(visible_to="Ana") and default in ids(visible_to="Ben")
+        worker.stop(default, instructor=True)
     finally:
         worker.stop(a, instructor=True)
         worker.stop(b, instructor=True)
