@@ -12,7 +12,6 @@ import errno
 import gzip
 import hashlib
 import io
-import json
 import math
 import os
 import re
@@ -658,7 +657,3 @@ def one_hot(labels: np.ndarray, k: int = 10) -> np.ndarray:
     out = np.zeros((len(labels), k), np.float32)
     out[np.arange(len(labels)), labels] = 1
     return out
-
-
-def summary_json(ds: Dataset) -> str:
-    return json.dumps(ds.summary())

@@ -5,12 +5,14 @@ Layout (``home()`` is ``$DIGITLAB_HOME``, default ``~/.digitlab``)::
     home()/models/<name>/meta.json              metadata, written last (the commit point)
     home()/models/<name>/weights-<token>.npz    weight arrays (np.savez; loaded with allow_pickle=False)
     home()/models/<name>/model-<token>.keras    keras-cnn only: the Keras model (for the worker; safe mode)
+    home()/datasets/<fingerprint>.npz           an uploaded dataset saved for the worker (save_dataset)
 
 A save writes new payload files under fresh names, then replaces ``meta.json``
 with ``os.replace`` (atomic on POSIX); a new model is built in a hidden temporary
 folder and renamed into place. A crash at any point leaves either the previous
-model or no model, never a half-written one; stray temporary files are cleaned up
-later. ``meta.json`` records each payload file's SHA-256, so a truncated or
+model or no model, never a half-written one; the leftovers of a crash (``.tmp-*``,
+``.del-*``, ``.meta.json.*.part``) older than an hour are removed at a process's first use of
+the store (:func:`models_dir`). ``meta.json`` records each payload file's SHA-256, so a truncated or
 altered file is refused with :class:`CorruptModelError`, as is a folder or file
 that is not a DigitLab model.
 
@@ -34,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import models
+from . import data, models
 from .errors import DigitLabError
 
 FORMAT = "digitlab-model"
@@ -84,6 +86,22 @@ def models_dir() -> Path:
         except OSError:
             pass  # clean-up is best effort; the store works without it
     return d
+
+
+def datasets_dir() -> Path:
+    """``home()/datasets``: uploaded datasets saved for the trainer worker (not created here)."""
+    return home() / "datasets"
+
+
+def save_dataset(ds) -> str:
+    """Save a dataset (an upload, full MNIST...) where the trainer worker can load it, and return
+    its data spec: ``datasets_dir()/<content fingerprint>.npz``, written once per content (atomic,
+    :func:`digitlab.data.save_npz`). The worker is another process: it loads the spec with
+    :func:`digitlab.data.load`."""
+    path = datasets_dir() / f"{data.fingerprint(ds)}.npz"
+    if not path.exists():
+        data.save_npz(ds, path)
+    return str(path)
 
 
 def check_name(name: str) -> str:
@@ -306,14 +324,6 @@ def delete(name: str, *, by: str | None = None, instructor: bool = False) -> Non
         os.rename(src, trash)
         shutil.rmtree(trash, ignore_errors=True)
         _cache.pop(name, None)
-
-
-def cleanup(max_age_s: float = LEFTOVER_MAX_AGE_S) -> int:
-    """Remove leftovers of crashed saves/deletes older than ``max_age_s``; returns how many.
-
-    Called once per process and store by :func:`models_dir` (with the default age, so a
-    save another process is making right now is never touched)."""
-    return _cleanup_dir(models_dir(), max_age_s)
 
 
 def _newest_mtime(p: Path) -> float:

@@ -556,7 +556,9 @@ def test_old_leftovers_removed_at_first_use(home):
     store.list_models()
     store.models_dir()
     assert late.exists()
-    assert store.cleanup() == 1 and not late.exists()
+    store._cleaned.clear()  # as in a new process: its first use of the store cleans them
+    store.models_dir()
+    assert not late.exists()
 
 
 def test_first_use_through_load_cleans_too(home):
@@ -592,3 +594,16 @@ def test_name_limit_is_one_constant():
     for base in ["x" * 200, "-weird name!\n", "...", "ü" * 70]:
         n = store.unique_name(base)
         assert store.check_name(n) == n and len(n) <= store.NAME_MAX
+
+
+def test_save_dataset_for_the_worker(home):
+    x = data.load_sample().images[:50]
+    ds = data.Dataset(x, np.arange(50) % 10, "upload.csv", "Kaggle CSV: upload.csv")
+    spec = store.save_dataset(ds)
+    assert Path(spec).parent == home / "datasets" and Path(spec).name == f"{data.fingerprint(ds)}.npz"
+    back = data.load(spec)  # what the worker does with the spec
+    assert np.array_equal(back.images, ds.images) and np.array_equal(back.labels, ds.labels)
+    mtime = os.stat(spec).st_mtime_ns
+    assert store.save_dataset(ds) == spec and os.stat(spec).st_mtime_ns == mtime  # written once per content
+    other = data.Dataset(x[:10], np.arange(10), "other", "other")
+    assert store.save_dataset(other) != spec
