@@ -1,8 +1,8 @@
 """Small pure helpers behind the Learn page: the tiny demos and their figures.
 
 No Streamlit here. Every demo uses the real ``digitlab`` code it teaches: the
-activations dict of ``digitlab.nn.activations``, the seed's section-2 functions
-(``digitlab.seed_binary``) for the tiny 2-D network, ``Conv2D``/``MaxPool2D`` for the
+activations dict of ``digitlab.nn.activations``, the tutorial's section-2 functions
+(``digitlab.tutorial_binary``) for the tiny 2-D network, ``Conv2D``/``MaxPool2D`` for the
 convolution and pooling, ``losses.output_delta`` for the mini-batch gradients.
 Figures take their (translated) titles as arguments.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from digitlab import seed_binary
+from digitlab import tutorial_binary
 from digitlab.nn.activations import ACTIVATIONS, DERIVATIVES
-from digitlab.nn.layers import Conv2D, MaxPool2D
+from digitlab.nn.conv import Conv2D, MaxPool2D
 from digitlab.nn.losses import binary_cross_entropy, output_delta
 
 BLUE, ORANGE, GREEN, RED = "#3b6fb6", "#d9822b", "#2e9e5b", "#c62828"
@@ -116,7 +116,7 @@ def neuron_figure(w, b: float, activation: str, x, title: str, x_title: str, y_t
 
 
 def forward_net(seed: int = 3, sizes=(2, 3, 1)) -> dict:
-    """A fixed small network (W1, b1, W2, b2) in the seed's layout (W is (out, in))."""
+    """A fixed small network (W1, b1, W2, b2) in the tutorial's layout (W is (out, in))."""
     rs = np.random.RandomState(seed)
     n_x, n_h, n_y = sizes
     return {"W1": rs.randn(n_h, n_x).round(1), "b1": rs.randn(n_h, 1).round(1),
@@ -181,7 +181,7 @@ def log_loss_figure(p: float, y: int, title: str, x_title: str, y_title: str) ->
 
 
 def toy_data(kind: str = "moons", n: int = 200, noise: float = 0.15, seed: int = 0):
-    """A 2-D two-class problem: X (2, n) in the seed's layout (one example per column),
+    """A 2-D two-class problem: X (2, n) in the tutorial's layout (one example per column),
     Y (1, n) of 0/1. ``kind``: moons, circles, xor, blobs."""
     rng = np.random.default_rng(seed)
     h = n // 2
@@ -207,7 +207,7 @@ def toy_data(kind: str = "moons", n: int = 200, noise: float = 0.15, seed: int =
 
 
 def toy_params(n_h: int, seed: int = 0, scale: float = 1.0) -> dict:
-    """Parameters for a 2-n_h-1 network in the seed's layout. The seed multiplies
+    """Parameters for a 2-n_h-1 network in the tutorial's layout. The tutorial multiplies
     randn by 0.01, which on a 2-D problem leaves every hidden unit nearly equal for
     hundreds of steps; ``scale`` 1 breaks that symmetry at once."""
     rs = np.random.RandomState(seed)
@@ -216,22 +216,22 @@ def toy_params(n_h: int, seed: int = 0, scale: float = 1.0) -> dict:
 
 
 def toy_cost(params: dict, X, Y) -> tuple[float, float]:
-    """(log loss, accuracy) of the network on X, Y (seed's forward pass)."""
-    A2 = seed_binary.forward_propagation(X, params)["A2"]
+    """(log loss, accuracy) of the network on X, Y (the tutorial's forward pass)."""
+    A2 = tutorial_binary.forward_propagation(X, params)["A2"]
     return binary_cross_entropy(A2, Y), float(np.mean((A2 > 0.5) == (Y > 0.5)))
 
 
 def gd_steps(params: dict, X, Y, steps: int, lr: float, fixed: bool = True):
-    """``steps`` full-batch gradient-descent steps with the seed's functions
+    """``steps`` full-batch gradient-descent steps with the tutorial's functions
     (forward_propagation -> backward_propagation -> update_parameters). Returns the new
     params (the input dict is not modified) and the cost before each step."""
     p = {k: np.array(v, dtype=float) for k, v in params.items()}
     costs = []
     for _ in range(int(steps)):
-        acts = seed_binary.forward_propagation(X, p)
+        acts = tutorial_binary.forward_propagation(X, p)
         costs.append(binary_cross_entropy(acts["A2"], Y))
-        grads = seed_binary.backward_propagation(p, acts, X, Y, fixed=fixed)
-        p = seed_binary.update_parameters(p, grads, lr)
+        grads = tutorial_binary.backward_propagation(p, acts, X, Y, fixed=fixed)
+        p = tutorial_binary.update_parameters(p, grads, lr)
     return p, costs
 
 
@@ -241,7 +241,7 @@ def boundary_figure(params: dict, X, Y, title: str, x_title: str, y_title: str, 
     lo, hi = X.min(axis=1) - 0.5, X.max(axis=1) + 0.5
     gx, gy = np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n)
     G = np.stack(np.meshgrid(gx, gy)).reshape(2, -1)
-    P = seed_binary.forward_propagation(G, params)["A2"].reshape(n, n)
+    P = tutorial_binary.forward_propagation(G, params)["A2"].reshape(n, n)
     data = [
         {"type": "contour", "x": gx, "y": gy, "z": P, "zmin": 0, "zmax": 1, "colorscale": DIVERGING,
          "opacity": 0.8, "showlegend": False, "contours": {"start": 0, "end": 1, "size": 0.1}, "line": {"width": 0},

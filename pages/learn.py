@@ -112,7 +112,7 @@ def activations():
     st.warning(t("learn.act.pixels"))
     show_code("digitlab.nn.activations:sigmoid", "digitlab.nn.activations:d_sigmoid", "digitlab.nn.activations:tanh",
               "digitlab.nn.activations:d_tanh", "digitlab.nn.activations:relu", "digitlab.nn.activations:d_relu",
-              "digitlab.seed_binary:sigmoid")
+              "digitlab.tutorial_binary:sigmoid")
 
 
 # ------------------------------------------------------------------ 3. forward propagation
@@ -129,7 +129,7 @@ def _col(v) -> str:
 @st.fragment
 @safe
 def forward():
-    from digitlab import seed_binary
+    from digitlab import tutorial_binary
 
     head("fwd")
     st.latex(r"\begin{gathered} Z^{[1]} = W^{[1]} X + b^{[1]},\quad A^{[1]} = g(Z^{[1]}) \\ "
@@ -139,14 +139,14 @@ def forward():
     x2 = sl("learn.fwd.x2", "learn_f_x2", -3.0, 3.0, 0.5)
     params = L.forward_net()
     X = np.array([[x1], [x2]])
-    acts = seed_binary.forward_propagation(X, params)
+    acts = tutorial_binary.forward_propagation(X, params)
     chart(L.network_figure(params, X, acts, t("learn.fwd.fig"), t("learn.fwd.in"), t("learn.fwd.hid"),
                            t("learn.fwd.out")))
     st.caption(t("learn.fwd.edges"))
     st.latex(r"\begin{gathered} Z^{[1]} = " + _col(acts["Z1"]) + r"\quad A^{[1]} = " + _col(acts["A1"])
              + r"\\ Z^{[2]} = " + _col(acts["Z2"]) + r"\quad A^{[2]} = " + _col(acts["A2"]) + r"\end{gathered}")
     st.metric(t("learn.fwd.p"), f"{float(acts['A2'][0, 0]):.3f}")
-    show_code("digitlab.seed_binary:forward_propagation")
+    show_code("digitlab.tutorial_binary:forward_propagation")
 
 
 # ------------------------------------------------------------------ 4. error and cost
@@ -166,7 +166,7 @@ def cost():
     chart(L.log_loss_figure(p, y, t("learn.cost.fig"), t("learn.cost.p"), t("learn.cost.loss")))
     two = L.log_loss(0.1, 1) / 2 + L.log_loss(0.9, 0) / 2
     st.info(t("learn.cost.cancel", j=f"{two:.2f}"))
-    show_code("digitlab.nn.losses:binary_cross_entropy", "digitlab.seed_binary:compute_error")
+    show_code("digitlab.nn.losses:binary_cross_entropy", "digitlab.tutorial_binary:compute_error")
 
 
 # ------------------------------------------------------------------ 5. backpropagation and gradient descent
@@ -217,7 +217,7 @@ def gradient_descent():
     st.caption(t("learn.gd.colour"))
     chart(L.cost_figure(s["costs"] + [J], t("learn.gd.curve"), t("learn.gd.steps"), t("learn.gd.cost_axis")))
     st.warning(t("learn.gd.bug_note"))
-    show_code("digitlab.seed_binary:backward_propagation", "digitlab.seed_binary:update_parameters",
+    show_code("digitlab.tutorial_binary:backward_propagation", "digitlab.tutorial_binary:update_parameters",
               "digitlab.learn:gd_steps")
 
 
@@ -283,14 +283,14 @@ def cnn():
     st.markdown(t("learn.conv.value", r=r, c=c, i=i0, j=j0, v=f"{out[r, c]:.3f}"))
     st.latex(r"\begin{gathered} \sum " + _mat(patch, ".1f") + r"\odot" + _mat(np.round(K, 2), "g") + r"\\ = "
              + f"{float((patch * K).sum()):.3f}" + r"\end{gathered}")
-    show_code("digitlab.nn.layers:Conv2D.forward", "digitlab.nn.layers:Conv2D._im2col", "digitlab.learn:conv2d")
+    show_code("digitlab.nn.conv:Conv2D.forward", "digitlab.nn.conv:Conv2D._im2col", "digitlab.learn:conv2d")
 
     head("stride")
     st.latex(r"n_{out} = \left\lfloor \frac{n_{in} + 2p - k}{s} \right\rfloor + 1")
     maps = [L.conv2d(img, K, s) for s in (1, 2, 3)]
     chart(L.maps_figure(maps, [t("learn.stride.map", s=s, h=m.shape[0], w=m.shape[1]) for s, m in zip((1, 2, 3), maps)],
                         t("learn.stride.fig"), height=260))
-    show_code("digitlab.learn:out_size", "digitlab.nn.layers:_pads")
+    show_code("digitlab.learn:out_size", "digitlab.nn.conv:_pads")
 
     head("pool")
     size = st.select_slider(t("learn.pool.size"), [2, 3, 4], value=2, key="learn_pool_size")
@@ -299,7 +299,7 @@ def cnn():
     chart(L.maps_figure([relu, pooled], [t("learn.pool.before", h=relu.shape[0], w=relu.shape[1]),
                                          t("learn.pool.after", h=pooled.shape[0], w=pooled.shape[1])],
                         t("learn.pool.fig"), height=300, diverging=False))
-    show_code("digitlab.nn.layers:MaxPool2D.forward")
+    show_code("digitlab.nn.conv:MaxPool2D.forward")
 
 
 # ------------------------------------------------------------------ 9. softmax

@@ -5,7 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from digitlab import learn as L
-from digitlab import seed_binary
+from digitlab import tutorial_binary
 from digitlab.data import Dataset
 from tests.conftest import REPO
 
@@ -236,7 +236,7 @@ def test_softmax_and_log_loss():
 
 def test_forward_net_matches_the_seed_shapes():
     params = L.forward_net()
-    acts = seed_binary.forward_propagation(np.array([[1.0], [0.5]]), params)
+    acts = tutorial_binary.forward_propagation(np.array([[1.0], [0.5]]), params)
     assert acts["A1"].shape == (3, 1) and acts["A2"].shape == (1, 1)
 
 
@@ -272,7 +272,7 @@ def all_figures():
         L.activation_figure(L.ACTS, "T", "X", "Y"),
         L.neuron_figure([1, 2], 0.1, "tanh", [0, 1], "T", "X", "Y"),
         L.neuron_figure([1, 0], 0.1, "relu", [0, 1], "T", "X", "Y"),
-        L.network_figure(net, x, seed_binary.forward_propagation(x, net), "T"),
+        L.network_figure(net, x, tutorial_binary.forward_propagation(x, net), "T"),
         L.log_loss_figure(0.3, 1, "T", "X", "Y"),
         L.boundary_figure(L.toy_params(4), X, Y, "T", "X", "Y"),
         L.cost_figure([0.7, 0.5], "T", "X", "Y"),

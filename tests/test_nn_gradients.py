@@ -191,7 +191,7 @@ def test_dense_split_gemm_gives_the_same_results():
 
 @pytest.mark.parametrize("workers,size", [(1, 10), (2, 10), (2, 9)])
 def test_conv_relu_pool_fused_gradients(workers, size):
-    """Conv(relu) then MaxPool, the path seed_cnn trains with: the pool's backward (relu' on its
+    """Conv(relu) then MaxPool, the path tutorial_cnn trains with: the pool's backward (relu' on its
     small dY) runs inside the conv's chunk loop when the windows tile the map (10: an 8x8 map),
     and separately when they don't (9: 7x7). Gradients by finite differences."""
     model = Sequential([Conv2D(3, 3, activation="relu"), MaxPool2D(2), Flatten(), Dense(4, "softmax")],
@@ -263,7 +263,7 @@ def test_dropout_drops_its_rate_and_scales_the_rest(rate):
     (True, "same", 2, "relu"), (False, "same", 1, "tanh"),
 ])
 def test_conv_conv_pool_gradients_as_trained(flat, padding, workers, first_act):
-    """seed_cnn's shape, Conv - Conv(relu) - MaxPool - ..., as fit runs it (the first conv
+    """tutorial_cnn's shape, Conv - Conv(relu) - MaxPool - ..., as fit runs it (the first conv
     sends no dX back; the second conv's chunks apply the pool's backward): finite
     differences, and the same numbers when the first conv does compute its dX."""
     def build():

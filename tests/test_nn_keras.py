@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from digitlab.nn import Sequential, load_keras_weights, mlp, seed_cnn
+from digitlab.nn import Sequential, load_keras_weights, mlp, tutorial_cnn
 
 
 def test_digitlab_nn_does_not_import_tensorflow():
@@ -42,8 +42,8 @@ def test_seed_cnn_matches_keras(keras):
     ours = Sequential.from_keras(km)
     assert [w.shape for w in ours.get_weights()] == [w.shape for w in km.get_weights()]
     np.testing.assert_allclose(ours.predict_proba(X), ref, atol=1e-4)
-    # same weights into our own seed_cnn()
-    seq = load_keras_weights(seed_cnn(), km.get_weights())
+    # same weights into our own tutorial_cnn()
+    seq = load_keras_weights(tutorial_cnn(), km.get_weights())
     np.testing.assert_allclose(seq.predict_proba(X), ref, atol=1e-4)
     # intermediate feature maps agree too (conv2d_1 output, NHWC)
     sub = keras.Model(km.inputs, km.layers[1].output)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from digitlab.data import load_idx, load_sample, to_float
-from digitlab.nn import SGD, Adam, Conv2D, Dense, Flatten, MaxPool2D, Momentum, Sequential, mlp, seed_cnn
+from digitlab.nn import SGD, Adam, Conv2D, Dense, Flatten, MaxPool2D, Momentum, Sequential, mlp, tutorial_cnn
 from digitlab.nn.layers import Dropout
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -96,7 +96,7 @@ def test_momentum_second_step():
 
 def test_float32_throughout(sample):
     X, y = sample
-    m = seed_cnn()
+    m = tutorial_cnn()
     assert all(w.dtype == np.float32 for w in m.get_weights())
     assert m.predict_proba(X[:3]).dtype == np.float32
     assert all(a.dtype == np.float32 for _, a in m.activations(X[:2]))
@@ -116,7 +116,7 @@ def test_mlp_trains_seeded(sample):
 def test_cnn_trains_on_small_subset(sample, official_test):
     X, y = sample
     Xt, yt = official_test
-    m = seed_cnn(seed=0)
+    m = tutorial_cnn(seed=0)
     h = m.fit(X[:1000], y[:1000], epochs=2, batch_size=32, seed=0)  # 86% measured
     loss, acc = m.evaluate(Xt[:1000], yt[:1000])
     assert acc > 0.8, h
@@ -162,7 +162,7 @@ def test_callback_events_and_stop(sample):
 
 def test_save_load_round_trip(tmp_path, sample):
     X, _ = sample
-    m = seed_cnn(seed=7)
+    m = tutorial_cnn(seed=7)
     m.save(tmp_path / "cnn")
     assert sorted(p.name for p in (tmp_path / "cnn").iterdir()) == ["architecture.json", "weights.npz"]
     with np.load(tmp_path / "cnn" / "weights.npz", allow_pickle=False) as z:
@@ -178,7 +178,7 @@ def test_save_load_round_trip(tmp_path, sample):
 
 def test_shapes_names_and_inputs(sample):
     X, _ = sample
-    m = seed_cnn()
+    m = tutorial_cnn()
     acts = m.activations(X[:2])
     assert [n for n, _ in acts] == ["conv2d", "conv2d_1", "max_pooling2d", "dropout", "flatten", "dense",
                                     "dropout_1", "dense_1"]
@@ -214,7 +214,7 @@ def test_conv_matches_naive_loops():
 
 
 def test_blas_tuner_keeps_the_faster_thread_count_and_measures_again():
-    from digitlab.nn.network import BlasTuner
+    from digitlab.nn.blas import BlasTuner
     tuner = BlasTuner((1, 2), block=2, rounds=2, every=5)
     tuner._libs = []  # no BLAS library touched: only the schedule is tested here
     speed = {1: 1.0, 2: 0.5}  # seconds per batch: 2 threads faster
@@ -239,7 +239,7 @@ def test_fit_tries_one_and_two_blas_threads_for_dense_nets_only(monkeypatch, sam
     from threadpoolctl import threadpool_info
 
     from digitlab.nn import network
-    monkeypatch.setattr(network, "_cpus", lambda: 2)
+    monkeypatch.setattr(network, "cpus", lambda: 2)
     X, y = sample
     seen = []
     # NumPy's own OpenBLAS (SciPy, loaded by scikit-learn in other tests, has its own and isn't used here)
@@ -269,7 +269,7 @@ def _fit_with_threads(X, y, n, *, tuned):
     """A 784-600-600-10 MLP fitted one epoch (batches of 520, 520, 60: inner dimensions that
     OpenBLAS cuts differently with 1 and 2 threads) with ``n`` BLAS threads, fixed or forced
     through the tuner."""
-    from digitlab.nn.network import BlasTuner
+    from digitlab.nn.blas import BlasTuner
     m = mlp(hidden=(600, 600), seed=0)
     if tuned:
         m._tuner = BlasTuner((1, 2))

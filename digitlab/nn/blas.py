@@ -1,4 +1,5 @@
-"""BLAS thread control (threadpoolctl), shared by fit, predict and the trainers.
+"""BLAS thread control (threadpoolctl), shared by fit, predict and the trainers, and
+``BlasTuner``, which picks a dense net's BLAS thread count during fit by timing both.
 
 What a seeded fit promises (README, "Reproducibility"): the same seed, data and settings
 give the same bits **on one machine with one BLAS thread count**. OpenBLAS picks its kernel
@@ -10,6 +11,7 @@ kernel (Haswell's, forced on an AMD EPYC) the trial's rule did not hold, so it w
 """
 from __future__ import annotations
 
+import numpy as np
 from threadpoolctl import ThreadpoolController
 
 _CONTROLLER = None
@@ -32,3 +34,46 @@ def threadpool_limits(n: int, user_api: str = "blas"):
 def blas_libs() -> list:
     """The loaded BLAS libraries' controllers (``set_num_threads`` takes ~1 us)."""
     return controller().select(user_api="blas").lib_controllers
+
+
+class BlasTuner:
+    """Chooses the BLAS thread count during fit by measuring it, batch after batch.
+
+    Dense nets' GEMMs (128x784x128 for the MLP) are large enough for two OpenBLAS
+    threads on a quiet 2-core machine (a training step 740 vs 1010 us), and far slower
+    with two when another process holds the second core (docs/architecture.md, "Threads and BLAS"). So the
+    candidates take turns for ``block`` batches, ``rounds`` times; the one with the lower
+    median time per sample wins for the next ``every`` batches, and then the trial runs
+    again (the machine's load changes).
+    """
+
+    def __init__(self, candidates=(1, 2), block: int = 4, rounds: int = 2, every: int = 200):
+        self.candidates = tuple(candidates)
+        self.block, self.rounds, self.every = block, rounds, every
+        self.trial = [c for _ in range(rounds) for c in self.candidates for _ in range(block)]
+        self.times: dict[int, list[float]] = {c: [] for c in self.candidates}
+        self.best = self.candidates[0]
+        self.i = 0  # position in the cycle: trial batches, then ``every`` batches at ``best``
+        self._libs = None
+
+    def threads(self) -> int:
+        """The thread count for the next batch (and sets it)."""
+        n = self.trial[self.i] if self.i < len(self.trial) else self.best
+        if len(self.candidates) > 1:
+            if self._libs is None:
+                self._libs = blas_libs()
+            for lib in self._libs:  # ~1 us; fit's threadpool_limits restores the count afterwards
+                lib.set_num_threads(n)
+        return n
+
+    def record(self, n: int, seconds: float, samples: int) -> None:
+        if len(self.candidates) == 1:
+            return
+        if self.i < len(self.trial):
+            self.times[n].append(seconds / samples)
+        self.i += 1
+        if self.i == len(self.trial):
+            self.best = min(self.candidates, key=lambda c: float(np.median(self.times[c])))
+        elif self.i >= len(self.trial) + self.every:
+            self.i = 0
+            self.times = {c: [] for c in self.candidates}

@@ -10,7 +10,8 @@ layers see as views, so an optimiser step is a handful of vectorised operations,
 the depth. BLAS runs with one thread in predict (threadpoolctl) and in a conv net's fit; conv
 nets use the second core through ``workers`` threads that pull im2col chunks (and pooling /
 large dense GEMM slices, optimiser parts) from a shared queue, which degrades gracefully on
-a busy box. A dense net's fit times 1 against 2 BLAS threads as it goes (``BlasTuner``).
+a busy box (``parallel.py``). A dense net's fit times 1 against 2 BLAS threads as it goes
+(``blas.BlasTuner``). Why: docs/architecture.md, "Threads and BLAS".
 
 Reproducibility (see ``blas.py``): with a fixed ``blas_threads`` a seeded fit gives the same
 bits on one machine; a tuned fit (``blas_threads=None``, dense nets) may switch thread count
@@ -21,74 +22,26 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .blas import blas_libs, threadpool_limits
-from .layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, layer_from_config
+from .blas import BlasTuner, threadpool_limits
+from .conv import Conv2D, MaxPool2D
+from .layers import Dense, Dropout, Flatten, Layer
 from .losses import output_delta, sparse_cross_entropy
 from .optimizers import Adam, Optimizer
+from .parallel import cpus
 
 FORMAT = "digitlab.nn.Sequential/1"
+LAYERS = {c.__name__: c for c in (Dense, Conv2D, MaxPool2D, Flatten, Dropout)}
 
 
-def _auto_threads(layers) -> int:
-    """BLAS threads outside fit (predict, evaluate): 1. With 2 OpenBLAS threads on a
-    shared 2-core box a small GEMM took up to 10x longer whenever another process held
-    the other core. Conv nets use both cores by splitting their im2col chunks over
-    worker threads instead (see ``workers``); dense nets choose in fit (``BlasTuner``)."""
-    return 1
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover (not Linux)
-        return os.cpu_count() or 1
-
-
-class BlasTuner:
-    """Chooses the BLAS thread count during fit by measuring it, batch after batch.
-
-    Dense nets' GEMMs (128x784x128 for the MLP) are large enough for two OpenBLAS
-    threads on a quiet 2-core machine (a training step 740 vs 1010 us), and far slower
-    with two when another process holds the second core (DESIGN.md section 6). So the
-    candidates take turns for ``block`` batches, ``rounds`` times; the one with the lower
-    median time per sample wins for the next ``every`` batches, and then the trial runs
-    again (the machine's load changes).
-    """
-
-    def __init__(self, candidates=(1, 2), block: int = 4, rounds: int = 2, every: int = 200):
-        self.candidates = tuple(candidates)
-        self.block, self.rounds, self.every = block, rounds, every
-        self.trial = [c for _ in range(rounds) for c in self.candidates for _ in range(block)]
-        self.times: dict[int, list[float]] = {c: [] for c in self.candidates}
-        self.best = self.candidates[0]
-        self.i = 0  # position in the cycle: trial batches, then ``every`` batches at ``best``
-        self._libs = None
-
-    def threads(self) -> int:
-        """The thread count for the next batch (and sets it)."""
-        n = self.trial[self.i] if self.i < len(self.trial) else self.best
-        if len(self.candidates) > 1:
-            if self._libs is None:
-                self._libs = blas_libs()
-            for lib in self._libs:  # ~1 us; fit's threadpool_limits restores the count afterwards
-                lib.set_num_threads(n)
-        return n
-
-    def record(self, n: int, seconds: float, samples: int) -> None:
-        if len(self.candidates) == 1:
-            return
-        if self.i < len(self.trial):
-            self.times[n].append(seconds / samples)
-        self.i += 1
-        if self.i == len(self.trial):
-            self.best = min(self.candidates, key=lambda c: float(np.median(self.times[c])))
-        elif self.i >= len(self.trial) + self.every:
-            self.i = 0
-            self.times = {c: [] for c in self.candidates}
+def layer_from_config(cfg: dict) -> Layer:
+    cfg = dict(cfg)
+    cls = LAYERS[cfg.pop("type")]
+    return cls(**cfg)
 
 
 def _auto_workers(layers) -> int:
@@ -190,13 +143,16 @@ class Sequential:
         for layer in self.layers:
             if isinstance(layer, (Conv2D, Dense, MaxPool2D)):
                 layer.workers = w
-        return self.blas_threads or _auto_threads(self.layers)
+        # BLAS threads outside fit (predict, evaluate) default to 1: with 2 OpenBLAS threads on a
+        # shared 2-core box a small GEMM took up to 10x longer whenever another process held the
+        # other core. Conv nets use both cores through ``workers``; dense nets choose in fit.
+        return self.blas_threads or 1
 
     def _fit_thread_candidates(self) -> tuple[int, ...]:
         """BLAS thread counts fit tries: the fixed ``blas_threads`` if set; else 1 and 2 for
         nets without Conv2D on a machine with 2+ cores; else the default."""
         t = self._threads()
-        if self.blas_threads or _cpus() < 2 or any(isinstance(l, Conv2D) for l in self.layers):
+        if self.blas_threads or cpus() < 2 or any(isinstance(l, Conv2D) for l in self.layers):
             return (t,)
         return (1, 2)
 
@@ -294,72 +250,95 @@ class Sequential:
         (e.g. one epoch at a time), pass the same optimizer (Adam keeps its moments)
         and a different seed each time.
         """
-        optimizer = optimizer if optimizer is not None else Adam(lr=1e-3)
-        X, y = self._prep(X), np.asarray(y, dtype=np.int64)
-        if len(X) != len(y) or len(X) == 0:
-            raise ValueError(f"{len(X)} samples but {len(y)} labels")
-        has_val = X_val is not None and y_val is not None
-        if has_val:
-            X_val, y_val = self._prep(X_val), np.asarray(y_val, dtype=np.int64)
-        rng = np.random.default_rng(seed)
-        for i, layer in enumerate(self.layers):
-            if isinstance(layer, Dropout):
-                layer.rng = np.random.default_rng([seed, i])
-        first = next(l for l in self.layers if l.PARAMS)
-        n, B = len(X), -(-len(X) // batch_size)
+        run = self._start_fit(X, y, X_val, y_val, seed, batch_size, augment, epochs,
+                              optimizer if optimizer is not None else Adam(lr=1e-3), callback, should_stop)
         hist = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "stopped": False}
-        lr0 = optimizer.lr
+        lr0 = run.optimizer.lr
+        first = next(l for l in self.layers if l.PARAMS)
         first.need_dx = False  # nothing to send back to the inputs
-        cands = self._fit_thread_candidates()
-        if self._tuner is None or self._tuner.candidates != cands:
-            self._tuner = BlasTuner(cands)
-        tuner = self._tuner
-        self.last_fit_threads = counts = {c: 0 for c in cands}
         try:
-            with threadpool_limits(tuner.candidates[0], user_api="blas"):
+            with threadpool_limits(run.tuner.candidates[0], user_api="blas"):
                 for epoch in range(1, epochs + 1):
                     t0 = time.perf_counter()
-                    perm = rng.permutation(n)
-                    loss_sum = correct = seen = 0
-                    for b in range(B):
-                        if should_stop is not None and should_stop():
-                            hist["stopped"] = True
-                            return hist
-                        threads, tb = tuner.threads(), time.perf_counter()
-                        idx = perm[b * batch_size : (b + 1) * batch_size]
-                        Xb, yb = X[idx], y[idx]
-                        if augment:
-                            Xb = random_shift(Xb, augment, rng)
-                        P = self.forward(Xb, training=True)
-                        m = len(idx)
-                        loss_sum += sparse_cross_entropy(P, yb) * m
-                        pred = (P[:, 0] > 0.5) if P.shape[1] == 1 else P.argmax(1)
-                        correct += int(np.count_nonzero(pred == yb))
-                        seen += m
-                        self.backward(output_delta(P, yb))
-                        optimizer.update(self._flat_p, self._flat_g, self._decay, workers=self.workers_used())
-                        tuner.record(threads, time.perf_counter() - tb, m)
-                        counts[threads] += 1
-                        if callback is not None:
-                            callback({"type": "batch", "epoch": epoch, "batch": b + 1, "n_batches": B,
-                                      "loss": loss_sum / seen, "accuracy": correct / seen,
-                                      "samples_per_s": seen / max(time.perf_counter() - t0, 1e-9)})
-                    train_s = time.perf_counter() - t0
-                    vl = va = None
-                    if has_val:
-                        vl, va = self.evaluate(X_val, y_val)
-                    ev = {"type": "epoch", "epoch": epoch, "epochs": epochs, "loss": loss_sum / seen,
-                          "accuracy": correct / seen, "val_loss": vl, "val_accuracy": va,
-                          "samples_per_s": seen / max(train_s, 1e-9), "seconds": time.perf_counter() - t0}
+                    totals = self._train_epoch(run, epoch, t0)
+                    if totals is None:
+                        hist["stopped"] = True
+                        return hist
+                    ev = self._epoch_metrics(run, epoch, totals, t0)
                     for k in ("loss", "accuracy", "val_loss", "val_accuracy"):
                         hist[k].append(ev[k])
                     if callback is not None:
                         callback(ev)
-                    optimizer.lr *= lr_decay
+                    run.optimizer.lr *= lr_decay
         finally:
             first.need_dx = True
-            optimizer.lr = lr0 if lr_decay != 1.0 else optimizer.lr
+            run.optimizer.lr = lr0 if lr_decay != 1.0 else run.optimizer.lr
         return hist
+
+    def _start_fit(self, X, y, X_val, y_val, seed, batch_size, augment, epochs, optimizer, callback,
+                   should_stop) -> "_FitRun":
+        """The inputs as the model reads them (checked), the shuffling and dropout seeded,
+        the BLAS thread tuner for this net (kept across fits: one fit per epoch doesn't
+        re-trial each time) and the thread counts of this fit reset."""
+        X, y = self._prep(X), np.asarray(y, dtype=np.int64)
+        if len(X) != len(y) or len(X) == 0:
+            raise ValueError(f"{len(X)} samples but {len(y)} labels")
+        val = None
+        if X_val is not None and y_val is not None:
+            val = self._prep(X_val), np.asarray(y_val, dtype=np.int64)
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, Dropout):
+                layer.rng = np.random.default_rng([seed, i])
+        cands = self._fit_thread_candidates()
+        if self._tuner is None or self._tuner.candidates != cands:
+            self._tuner = BlasTuner(cands)
+        self.last_fit_threads = {c: 0 for c in cands}
+        return _FitRun(X, y, val, np.random.default_rng(seed), batch_size, augment, epochs, optimizer,
+                       self._tuner, callback, should_stop)
+
+    def _train_epoch(self, run: "_FitRun", epoch: int, t0: float) -> tuple[float, int, int] | None:
+        """One pass over shuffled minibatches: (summed loss, correct answers, samples), or
+        None when ``should_stop`` said so before a batch."""
+        batches = _batches(run.rng, len(run.X), run.batch_size)
+        loss_sum = correct = seen = 0
+        for b, idx in enumerate(batches):
+            if run.should_stop is not None and run.should_stop():
+                return None
+            loss, right = self._train_step(run, idx)
+            loss_sum, correct, seen = loss_sum + loss, correct + right, seen + len(idx)
+            if run.callback is not None:
+                run.callback({"type": "batch", "epoch": epoch, "batch": b + 1, "n_batches": len(batches),
+                              "loss": loss_sum / seen, "accuracy": correct / seen,
+                              "samples_per_s": seen / max(time.perf_counter() - t0, 1e-9)})
+        return loss_sum, correct, seen
+
+    def _train_step(self, run: "_FitRun", idx) -> tuple[float, int]:
+        """One minibatch (the rows ``idx``, shifted when augmenting): forward, loss,
+        backward, optimiser step, timed for the BLAS tuner at the thread count it set.
+        Returns (loss summed over the batch, correct answers)."""
+        threads, t0 = run.tuner.threads(), time.perf_counter()
+        Xb, yb = run.X[idx], run.y[idx]
+        if run.augment:
+            Xb = random_shift(Xb, run.augment, run.rng)
+        P = self.forward(Xb, training=True)
+        loss = sparse_cross_entropy(P, yb) * len(idx)
+        pred = (P[:, 0] > 0.5) if P.shape[1] == 1 else P.argmax(1)
+        right = int(np.count_nonzero(pred == yb))
+        self.backward(output_delta(P, yb))
+        run.optimizer.update(self._flat_p, self._flat_g, self._decay, workers=self.workers_used())
+        run.tuner.record(threads, time.perf_counter() - t0, len(idx))
+        self.last_fit_threads[threads] += 1
+        return loss, right
+
+    def _epoch_metrics(self, run: "_FitRun", epoch: int, totals, t0: float) -> dict:
+        """The epoch event: training loss and accuracy, validation ones (None without
+        validation data), samples per second of the training part, seconds in all."""
+        loss_sum, correct, seen = totals
+        train_s = time.perf_counter() - t0
+        vl, va = self.evaluate(*run.val) if run.val is not None else (None, None)
+        return {"type": "epoch", "epoch": epoch, "epochs": run.epochs, "loss": loss_sum / seen,
+                "accuracy": correct / seen, "val_loss": vl, "val_accuracy": va,
+                "samples_per_s": seen / max(train_s, 1e-9), "seconds": time.perf_counter() - t0}
 
     # ------------------------------------------------------------ config, save, load
 
@@ -422,12 +401,30 @@ class Sequential:
         model.set_weights(keras_model.get_weights())
         return model
 
-    def summary(self) -> list[dict]:
-        return [{"name": l.name, "type": type(l).__name__, "output_shape": list(l.output_shape),
-                 "params": l.n_params()} for l in self.layers]
-
     def __repr__(self):
         return "Sequential([\n  " + ",\n  ".join(map(repr, self.layers)) + f"\n], input_shape={self.input_shape})"
+
+
+@dataclass
+class _FitRun:
+    """What one call of ``Sequential.fit`` trains on and with."""
+    X: np.ndarray
+    y: np.ndarray
+    val: tuple | None  # (X_val, y_val)
+    rng: np.random.Generator  # shuffling and shifts
+    batch_size: int
+    augment: int
+    epochs: int
+    optimizer: Optimizer
+    tuner: BlasTuner
+    callback: object
+    should_stop: object
+
+
+def _batches(rng, n: int, batch_size: int) -> list[np.ndarray]:
+    """The rows of one epoch, shuffled, in minibatches (the last one may be smaller)."""
+    perm = rng.permutation(n)
+    return [perm[b : b + batch_size] for b in range(0, n, batch_size)]
 
 
 def load_keras_weights(seq: Sequential, keras_weights: list) -> Sequential:
@@ -449,33 +446,3 @@ def random_shift(X, k: int, rng) -> np.ndarray:
             if s.size:
                 out[s] = Xp[s, a : a + H, b : b + W]
     return out
-
-
-# ------------------------------------------------------------------ model builders
-
-
-def mlp(hidden=(128,), activation: str = "relu", seed: int = 0, dropout: float = 0.0) -> Sequential:
-    """784-hidden...-10 softmax: Flatten, Dense(h, activation) [Dropout] ..., Dense(10, softmax)."""
-    layers: list[Layer] = [Flatten()]
-    for h in hidden:
-        layers.append(Dense(h, activation))
-        if dropout:
-            layers.append(Dropout(dropout))
-    layers.append(Dense(10, "softmax"))
-    return Sequential(layers, input_shape=(28, 28, 1), seed=seed)
-
-
-def seed_cnn(dropout1: float = 0.25, dropout2: float = 0.5, seed: int = 0) -> Sequential:
-    """The tutorial's section-5 CNN (same parameter shapes as its Keras model):
-    Conv(32,3x3,relu) - Conv(64,3x3,relu) - MaxPool(2) - Dropout - Flatten -
-    Dense(128,relu) - Dropout - Dense(10,softmax)."""
-    return Sequential([
-        Conv2D(32, 3, activation="relu"),
-        Conv2D(64, 3, activation="relu"),
-        MaxPool2D(2),
-        Dropout(dropout1),
-        Flatten(),
-        Dense(128, "relu"),
-        Dropout(dropout2),
-        Dense(10, "softmax"),
-    ], input_shape=(28, 28, 1), seed=seed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import parallel
+from .parallel import parallel
 
 
 class Optimizer:
@@ -36,7 +36,7 @@ class Optimizer:
     def update(self, params, grads, decay=None, workers: int = 1):
         """One step on every array. With ``workers`` > 1, arrays of 256k+ elements are cut into
         that many contiguous parts updated by as many threads (every optimiser here is
-        elementwise; NumPy releases the GIL in ufuncs): the seed CNN's 1.2M weights take
+        elementwise; NumPy releases the GIL in ufuncs): the tutorial CNN's 1.2M weights take
         ~1 ms instead of ~2."""
         self.t += 1
         grads = self._grads_with_l2(params, grads, decay)
