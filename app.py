@@ -31,7 +31,7 @@ def language(langs: dict) -> str:
 def router() -> None:
     from digitlab.room import workshop_enabled
     from digitlab.texts import LANGS, text
-    from pages.common import start_defaults_if_needed
+    from pages.common import guard, start_defaults_if_needed
 
     st.set_page_config(page_title="DigitLab", page_icon=":material/draw:", layout="wide")
 
@@ -51,14 +51,8 @@ def router() -> None:
     from pages.workshop import gate
 
     gate()  # workshop mode: a display name first (stops the page until one is claimed)
-    try:
+    with guard():  # last line of defence: a reason on the page, the traceback in the server log
         page.run()
-    except Exception as e:  # last line of defence: a reason on the page, the traceback in the server log
-        import sys
-        import traceback
-
-        traceback.print_exc(file=sys.stderr)
-        st.error(text(lang, "common.error", msg=f"{type(e).__name__}: {e}"))
 
 
 if __name__ == "__main__":

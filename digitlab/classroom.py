@@ -21,12 +21,13 @@ import html
 import os
 import sys
 import threading
+import time
 import traceback
 import zlib
 
 import numpy as np
 
-from . import insight, models, room as room_mod, store, texts, training
+from . import insight, models, room as room_mod, states, store, texts, training
 
 ROUTE = "/digitlab/class"  # served by app.py's st.App
 ACTIVE_WITHIN_S = 600.0  # a participant seen in the last 10 minutes counts as in the room
@@ -54,6 +55,13 @@ def drawings(room=None):
     except OSError:
         ino = 0
     return ds, (len(ids), max(ids) if ids else 0, ino)
+
+
+def newest_by_digit(ds, n: int) -> np.ndarray:
+    """Indices of the ``n`` newest drawings of ``ds`` (saved in order, the newest last), ordered by
+    digit (the newest's order kept within a digit): the Class page's grid."""
+    newest = np.arange(len(ds))[-n:]
+    return newest[np.argsort(ds.labels[newest], kind="stable")]
 
 
 def _models() -> tuple[tuple, list[dict]]:
@@ -85,14 +93,8 @@ def param_count(model) -> int:
 
 def _readable(classes: int, labels: np.ndarray) -> np.ndarray:
     """Which drawings a model reads: all, or for a 0-vs-1 model only the 0s and 1s (as
-    :func:`digitlab.training.evaluate` does)."""
+    :func:`digitlab.evaluation.evaluate` does)."""
     return np.isin(labels, (0, 1)) if classes == 2 else np.ones(len(labels), bool)
-
-
-def _result(classes: int, y: np.ndarray, pred: np.ndarray) -> dict:
-    if not len(y):
-        return {"accuracy": None, "n": 0, "confusion": np.zeros((classes, classes), np.int64)}
-    return {"accuracy": float(np.mean(pred == y)), "n": int(len(y)), "confusion": insight.confusion(y, pred, classes)}
 
 
 def evaluate_on(model, ds) -> dict:
@@ -102,7 +104,7 @@ def evaluate_on(model, ds) -> dict:
     keep = _readable(model.classes, ds.labels)
     x, y = ds.images[keep], ds.labels[keep]
     pred = np.asarray(model.predict_proba(x)).argmax(1) if len(y) else np.zeros(0, np.int64)
-    return _result(model.classes, y, pred)
+    return insight.scores(y, pred, model.classes)
 
 
 def _evaluation(name: str, meta_stamp, ds, ds_stamp) -> dict:
@@ -142,15 +144,8 @@ def _evaluation(name: str, meta_stamp, ds, ds_stamp) -> dict:
         e["pred"] = known = {i: known[i] for i in ids.tolist()}  # deleted drawings forgotten
         pred = np.array([known[i] for i in ids.tolist()], np.int64)
         e["drawings"] = ds_stamp
-        e["ev"] = {"params": e["params"], "classes": e["classes"], **_result(e["classes"], y, pred), "error": None}
+        e["ev"] = {"params": e["params"], "classes": e["classes"], **insight.scores(y, pred, e["classes"]), "error": None}
         return e["ev"]
-
-
-def _kind_label(lang: str, kind: str) -> str:
-    try:
-        return texts.model_text(lang, kind)
-    except Exception:  # noqa: BLE001 - an unknown kind
-        return str(kind)
 
 
 def _sort_key(row: dict):
@@ -184,7 +179,7 @@ def leaderboard(lang: str = "en", *, room=None, _snapshot=None) -> list[dict]:
         rows.append({
             "name": name, "owner": None if is_class else owner,
             "owner_label": texts.text(lang, "class.owner_class") if is_class else owner, "is_class": is_class,
-            "kind": meta.get("kind"), "kind_label": _kind_label(lang, meta.get("kind")),
+            "kind": meta.get("kind"), "kind_label": texts.kind_label(lang, meta.get("kind")),
             "classes": ev["classes"] or meta.get("classes"),
             "accuracy": test if on == "test" else val, "accuracy_on": on,
             "accuracy_label": texts.text(lang, f"class.acc.{on}") if on else "",
@@ -223,6 +218,42 @@ def best_model_confusion(lang: str = "en", *, room=None, rows: list[dict] | None
             "matrix": np.asarray(matrix)}
 
 
+def clear_room(room=None, *, by: str | None = None, wait_s: float = 10.0) -> tuple[int, int]:
+    """The instructor's "Clear the room": every model but the class defaults, every drawing, the
+    participants' queued and running jobs (stopped; each stopped run is given up to ``wait_s``
+    in all to save its finished epochs, then its model is deleted too) and the trainer's finished
+    jobs (forgotten). ``by``: the instructor's display name. Returns (models deleted, drawings
+    deleted)."""
+    w = training.current_worker()
+    stopped = []
+    for j in (w.jobs(instructor=True) if w is not None else []):  # participants' queued and running jobs
+        if states.is_active(j) and not room_mod.is_class_owner(j.get("owner")):
+            try:
+                w.stop(j["id"], instructor=True)
+                stopped.append(j["id"])
+            except KeyError:
+                pass
+    deadline = time.monotonic() + wait_s  # a stopped run keeps its finished epochs: let it save, then delete
+    for jid in stopped:
+        try:
+            w.wait(jid, max(0.1, deadline - time.monotonic()))
+        except Exception:  # noqa: BLE001 - forgotten or still stopping: its model is deleted next time
+            pass
+    n_models = 0
+    for meta in store.list_models():
+        if not room_mod.is_class_owner(meta.get("owner")):
+            try:
+                store.delete(meta["name"], by=by, instructor=True)
+                n_models += 1
+            except (OSError, store.StoreError):
+                pass  # gone meanwhile
+    n_drawings = _room(room).clear_drawings()
+    forget = getattr(w, "forget_finished", None)  # the trainer may free them for real
+    if callable(forget):
+        forget()
+    return n_models, n_drawings
+
+
 def room_numbers(*, room=None, n_models: int | None = None, n_drawings: int | None = None) -> dict:
     """The room's numbers: ``participants`` (seen within :data:`ACTIVE_WITHIN_S`), ``models``,
     ``running`` and ``queued`` jobs (this process's trainer, never started here) and ``drawings``."""
@@ -232,8 +263,8 @@ def room_numbers(*, room=None, n_models: int | None = None, n_drawings: int | No
     return {
         "participants": len(r.participants(active_within_s=ACTIVE_WITHIN_S)),
         "models": len(_models()[1]) if n_models is None else n_models,
-        "running": sum(j["state"] == "running" for j in jobs),
-        "queued": sum(j["state"] == "queued" for j in jobs),
+        "running": sum(j["state"] == states.RUNNING for j in jobs),
+        "queued": sum(j["state"] == states.QUEUED for j in jobs),
         "drawings": sum(r.counts_per_digit()) if n_drawings is None else n_drawings,
     }
 
@@ -338,7 +369,7 @@ def panel(lang: str = "en", *, room=None) -> dict:
         ds, ds_stamp = snap
         rows = leaderboard(lang, room=r, _snapshot=snap)
         fp = _listing[0]
-    counts = [int(np.sum(ds.labels == d)) for d in range(10)]
+    counts = ds.class_counts()
     nums = room_numbers(room=r, n_models=len(rows), n_drawings=len(ds))
     body = (f'<div class="dl-class" data-testid="dl-class">{_numbers_html(lang, nums)}'
             f'<div style="font-size:1.1rem;font-weight:600;margin:0.25rem 0 0.5rem">'

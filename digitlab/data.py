@@ -642,6 +642,16 @@ def binary_subset(ds: Dataset, classes=(0, 1)) -> Dataset:
     return ds.subset(keep, f"{ds.name} ({' vs '.join(map(str, classes))})")
 
 
+def sample_indices(ds: Dataset, digit: int | None = None, n: int = 40, seed: int = 0) -> np.ndarray:
+    """Up to ``n`` indices of ``ds`` (of the digit ``digit`` only, when given) drawn without
+    replacement with ``seed``, in ascending order: the Data page's grid of examples."""
+    pool = np.arange(len(ds)) if digit is None else np.flatnonzero(ds.labels == digit)
+    if not len(pool):
+        return pool
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(pool, size=min(n, len(pool)), replace=False))
+
+
 def to_float(images: np.ndarray) -> np.ndarray:
     """uint8 (n, 28, 28) -> float32 in [0, 1], the scaling every DigitLab model trains on."""
     return np.asarray(images, dtype=np.float32) * np.float32(1 / 255)

@@ -1,5 +1,7 @@
 """Looking inside a stored model: weights, per-layer activations, confusion, mistakes.
 
+(The sets a model is measured on, its validation split among them, are :mod:`digitlab.evaluation`'s.)
+
 Works on :class:`digitlab.store.StoredModel` (any kind) through its predictor, with
 NumPy only. Pure functions; the Inspect page renders what they return.
 """
@@ -65,22 +67,20 @@ def layer_outputs(model, image: np.ndarray) -> list[LayerOutput]:
     return out
 
 
-def validation_set(meta: dict) -> data.Dataset:
-    """The validation split a stored model was measured on, rebuilt from its metadata
-    (dataset spec, seed, val_fraction): the same seeded split the trainer made."""
-    ds_meta = meta.get("dataset") or {}
-    spec = ds_meta.get("spec") or "sample"
-    cfg = meta.get("config") or {}
-    ds = data.load(spec)
-    _, val = data.stratified_split(ds, float(cfg.get("val_fraction", 0.2)), int(meta.get("seed", 0)))
-    return val
-
-
 def confusion(y: np.ndarray, pred: np.ndarray, k: int = 10) -> np.ndarray:
     """(k, k) counts: rows = true label, columns = prediction."""
     cm = np.zeros((k, k), np.int64)
     np.add.at(cm, (np.asarray(y), np.asarray(pred)), 1)
     return cm
+
+
+def scores(y: np.ndarray, pred: np.ndarray, k: int = 10) -> dict:
+    """``accuracy`` (None when there is nothing to score), ``n`` and the ``confusion`` matrix
+    (:func:`confusion`) of predictions ``pred`` against the labels ``y``."""
+    y, pred = np.asarray(y), np.asarray(pred)
+    if not len(y):
+        return {"accuracy": None, "n": 0, "confusion": np.zeros((k, k), np.int64)}
+    return {"accuracy": float(np.mean(pred == y)), "n": int(len(y)), "confusion": confusion(y, pred, k)}
 
 
 def mistakes(y: np.ndarray, proba: np.ndarray, true: int, predicted: int) -> np.ndarray:

@@ -12,14 +12,10 @@ import time
 
 import numpy as np
 
-from . import texts, viz
+from . import states, texts, viz
 
 ROUTE = "/digitlab/live/{jid}"  # served by app.py's st.App
-ACTIVE = ("queued", "running")
-
-
-def fmt_pct(v, lang: str = "en") -> str:
-    return texts.percent(lang, v)  # en 89.65%, es 89,65 %
+ACTIVE = states.ACTIVE  # the states a live view polls in
 
 
 def fmt_secs(s) -> str:
@@ -42,13 +38,6 @@ def phase_label(lang: str, phase: str) -> str:
     return texts.text(lang, key) if key else phase
 
 
-def _kind_label(lang: str, kind: str) -> str:
-    try:
-        return texts.model_text(lang, kind)
-    except Exception:  # noqa: BLE001 - an unknown kind
-        return kind
-
-
 def live_chart(s: dict, metric: str, epochs: int, lang: str, dark: bool = False) -> str:
     """A running job's loss or accuracy curve as an SVG image with alt text."""
     labels = curve_labels(lang)
@@ -65,10 +54,10 @@ def panel(s: dict, lang: str = "en", dark: bool = False, now: float | None = Non
     """HTML for a queued or running job (``Worker.status`` dict): the queue place, or progress,
     five metrics and the two curves. Other states: "" (the page shows them itself)."""
     t = lambda k, **f: texts.text(lang, k, **f)  # noqa: E731
-    if s["state"] == "queued":
+    if s["state"] == states.QUEUED:
         return (f'<div class="dl-live" data-testid="dl-live" style="padding:0.75rem 1rem;border-radius:0.5rem;'
                 f'background:rgba(28,131,225,0.1)">{html.escape(t("train.queued", pos=s.get("position")))}</div>')
-    if s["state"] != "running":
+    if s["state"] != states.RUNNING:
         return ""
     p = s.get("progress") or {}
     cfg = s.get("config") or {}
@@ -83,12 +72,12 @@ def panel(s: dict, lang: str = "en", dark: bool = False, now: float | None = Non
     now = time.time() if now is None else now
     elapsed = now - (s.get("started") or now)
     left = elapsed * (1 - frac) / frac if frac > 0.01 else None
-    label = _kind_label(lang, s["kind"])
+    label = texts.kind_label(lang, s["kind"])
     phase = s.get("phase") or "training"
     last_epoch = s["epochs"][-1] if s["epochs"] else {}
     metrics = [(t("train.m.epoch"), f"{p.get('epoch', 0)}/{epochs}"),
                (t("train.m.loss"), "–" if p.get("loss") is None else f"{p['loss']:.4f}"),
-               (t("train.m.val_acc"), fmt_pct(last_epoch.get("val_accuracy"), lang)),
+               (t("train.m.val_acc"), texts.percent(lang, last_epoch.get("val_accuracy"))),
                (t("train.m.speed"), texts.number(lang, p.get("samples_per_s") or 0)),
                (t("train.m.left"), fmt_secs(left))]
     status = (t("train.phase", kind=label, phase=phase_label(lang, phase)) if phase != "training"

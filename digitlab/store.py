@@ -63,6 +63,8 @@ class ModelNotFoundError(StoreError, FileNotFoundError):
 class ModelExistsError(StoreError, FileExistsError):
     """A model of that name already exists (also when another save took the name meanwhile)."""
 
+    CODES = ("store.exists", "store.exists_race", "store.name_taken")  # the codes it is raised with
+
 
 class CorruptModelError(StoreError):
     """A stored model is unreadable: truncated, altered, or not a DigitLab model at all."""

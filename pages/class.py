@@ -1,23 +1,14 @@
 """Class page (workshop mode; the instructor projects it): the room's numbers and the leaderboard,
 refreshing by themselves, then the class's drawings and the best model's confusion on them."""
-import re
-
-import numpy as np
 import streamlit as st
 
 from digitlab import classroom, texts, viz
-from pages.common import guard, lang, live_route, polled_html, t
+from pages.common import guard, lang, live_route, md, polled_html, t
 
 CFG = {"displayModeBar": False}
 EVERY_S = 4  # the panel's refresh
 GRID_MAX = 200  # drawings shown in the grid (the newest)
 LANG = lang()
-
-
-
-def md(s) -> str:
-    """A participant's text (an owner's or a model's name) as literal Markdown."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~<>])", r"\\\1", str(s))
 
 
 @st.fragment(run_every=EVERY_S)
@@ -44,13 +35,12 @@ with left, guard():
     if not len(ds):
         st.info(t("class.no_drawings"))
     else:
-        newest = np.arange(len(ds))[-GRID_MAX:]
-        idx = newest[np.argsort(ds.labels[newest], kind="stable")]
+        idx = classroom.newest_by_digit(ds, GRID_MAX)
         st.plotly_chart(viz.digit_grid(ds.images[idx], ds.labels[idx], cols=12, width_hint=520,
                                        title=t("class.grid_title", shown=len(idx), n=len(ds)) if len(idx) < len(ds)
                                        else t("class.grid_title_all", n=len(ds))),
                         config=CFG, key="class_grid")
-        counts = np.bincount(ds.labels, minlength=10)
+        counts = ds.class_counts()
         st.caption(f"{t('class.counts')}: " + " · ".join(f"**{d}**: {texts.number(LANG, int(c))}"
                                                       for d, c in enumerate(counts)))
 

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import traceback
 
 import streamlit as st
 
-from digitlab import data, texts
+from digitlab import data, room as roomlib, states, texts
 
 
 def _leave_legacy_pages_mode() -> None:
@@ -123,15 +124,43 @@ def page_params(**extra) -> dict:
     return out
 
 
+def md(s) -> str:
+    """A participant's text (a name, an owner's or a model's) as literal Markdown."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~<>])", r"\\\1", str(s))
+
+
+# ------------------------------------------------------------------ errors on a page: one wording, one guard
+
+
+def error_text(e: BaseException) -> str:
+    """What a library error says in the chosen language: a refusal from the room
+    (:class:`digitlab.room.RoomError`) its ``ws.err.<reason>`` text, a coded
+    :class:`digitlab.errors.DigitLabError` its ``err.<code>`` (:func:`digitlab.texts.error_text`),
+    anything else ``str(e)``."""
+    if isinstance(e, roomlib.RoomError):
+        try:
+            return t(f"ws.err.{e.reason}", name=getattr(e, "name", ""), max=roomlib.NAME_MAX)
+        except KeyError:
+            pass
+    return texts.error_text(lang(), e)
+
+
+def failure_text(e: BaseException) -> str:
+    """An unexpected exception for the page ("Something went wrong: <type>: <message>"), its
+    traceback written to the server log (never shown on the page)."""
+    traceback.print_exception(e, file=sys.stderr)
+    return t("common.error", msg=f"{type(e).__name__}: {e}")
+
+
 @contextlib.contextmanager
 def guard():
-    """Show an exception as ``st.error`` with its reason (never a traceback on the page);
-    the traceback goes to the server log. Streamlit's rerun/stop signals pass through."""
+    """The pages' one error guard: an exception in the block is shown as ``st.error`` with its
+    reason (:func:`failure_text`), the rest of the page still runs. Streamlit's rerun/stop
+    signals (BaseExceptions) pass through. app.py's router runs every page inside one."""
     try:
         yield
     except Exception as e:  # noqa: BLE001
-        traceback.print_exc(file=sys.stderr)
-        st.error(t("common.error", msg=f"{type(e).__name__}: {e}"))
+        st.error(failure_text(e))
 
 
 def worker():
@@ -152,16 +181,11 @@ def stored_models() -> list[dict]:
 
 
 def dataset_spec(ds: data.Dataset) -> str:
-    """A data spec the worker process can load: 'sample', or the dataset saved once
-    (by content hash) under the model store's ``datasets/`` folder."""
+    """A data spec the worker process can load: 'sample', or the dataset saved once for it
+    (:func:`digitlab.store.save_dataset`)."""
     from digitlab import store
 
-    if ds is sample():
-        return "sample"
-    path = store.home() / "datasets" / f"{data.fingerprint(ds)}.npz"
-    if not path.exists():
-        data.save_npz(ds, path)
-    return str(path)
+    return "sample" if ds is sample() else store.save_dataset(ds)
 
 
 def active_jobs() -> list[dict]:
@@ -171,7 +195,7 @@ def active_jobs() -> list[dict]:
     w = training.current_worker()
     if w is None:
         return []
-    return [j for j in w.jobs() if j["state"] in ("queued", "running")]
+    return [j for j in w.jobs() if states.is_active(j)]
 
 
 _defaults_checked = False

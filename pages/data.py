@@ -97,9 +97,7 @@ with left:
     cls = k1.selectbox(t("data.show"), opts, format_func=cls_labels.get, key="data_cls")
     if k2.button(t("data.shuffle"), help=t("data.shuffle_help")):
         st.session_state["data_seed"] = st.session_state.get("data_seed", 0) + 1
-    pool = np.arange(len(ds)) if cls == "all" else np.flatnonzero(ds.labels == cls)
-    rng = np.random.default_rng(st.session_state.get("data_seed", 0))
-    pick = np.sort(rng.choice(pool, size=min(40, len(pool)), replace=False)) if len(pool) else pool
+    pick = data.sample_indices(ds, None if cls == "all" else cls, 40, st.session_state.get("data_seed", 0))
     st.plotly_chart(
         viz.digit_grid(ds.images[pick], None if ds.labels is None else ds.labels[pick],
                        title=t("data.grid_title" if ds.has_labels else "data.grid_title_unlabelled", n=len(pick))),

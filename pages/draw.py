@@ -3,9 +3,9 @@ import numpy as np
 import streamlit as st
 
 from digitlab import insight, preprocess, room as roomlib, store, viz
-from pages.common import active_jobs, guard, stored_models, t
+from pages.common import active_jobs, error_text, guard, stored_models, t
 from pages.workshop import (drawings_scope, enabled, is_instructor, kaggle_csv, may_manage, owner_label,
-                            participant, room, room_error, show_class_toggle, visible)
+                            participant, room, show_class_toggle, visible)
 
 st.title(t("draw.title"))
 st.caption(t("draw.intro"))
@@ -173,7 +173,7 @@ def render_drawing(steps, px):
         try:  # kept on the server with its author (None in single-user mode): reloads and restarts keep it
             room().save_drawing(participant() or None, image.copy(), int(label))
         except roomlib.RoomError as e:
-            st.error(room_error(e))
+            st.error(error_text(e))
         else:
             st.toast(t("draw.saved", label=label, n=sum(room().counts_per_digit(participant()))))
 
@@ -191,7 +191,7 @@ def _delete_drawing(drawing_id: int) -> None:
     try:
         room().delete_drawing(drawing_id, by=participant(), instructor=is_instructor())
     except roomlib.RoomError as e:
-        st.session_state["draw_notice"] = ("error", room_error(e))
+        st.session_state["draw_notice"] = ("error", error_text(e))
     else:
         st.session_state["draw_notice"] = ("ok", t("draw.deleted"))
 

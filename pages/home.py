@@ -1,7 +1,7 @@
 """Home: what DigitLab is, a workshop path, the default models' state, the tutorial's results next to ours."""
 import streamlit as st
 
-from digitlab import results, texts
+from digitlab import defaults, results, texts
 from pages.common import active_jobs, current_dataset, lang, mt, page_params, stored_models, t
 
 st.title(t("home.title"))
@@ -22,26 +22,18 @@ with left:
         steps.page_link(page, label=t(key), icon=icon, query_params=page_params())  # keeps the language
 
 
-def pct(v):
-    return texts.percent(lang(), v, 1)
-
-
 with right:
     st.subheader(t("home.defaults_title"))
     st.caption(t("home.defaults_help"))
-    from digitlab.training import DEFAULT_MODELS
-
-    metas = {m["name"]: m for m in stored_models()}
-    jobs = {j["name"]: j for j in active_jobs()}
+    metas = stored_models()
     table = "| {} | {} | {} |\n|---|---|---|\n".format(t("home.col.model"), t("home.col.state"), t("home.col.acc"))
-    for name, kind, _preset, _over in DEFAULT_MODELS:
-        m, j = metas.get(name), jobs.get(name)
-        state = "ready" if m else ("training" if j and j["state"] == "running" else "queued" if j else "missing")
-        met = (m or {}).get("metrics") or {}
-        table += (f"| **{name}**<br>{mt(kind)} | {t(f'home.state.{state}')} | {pct(met.get('val_accuracy'))} / "
-                  f"{pct(met.get('test_accuracy'))} |\n")  # 3 columns: 4 did not fit 390 px
+    for d in defaults.default_model_states(active_jobs(), metas):
+        met = (d["meta"] or {}).get("metrics") or {}
+        val, test = (texts.percent(lang(), met.get(k), 1) for k in ("val_accuracy", "test_accuracy"))
+        state = t(f"home.state.{d['state']}")
+        table += f"| **{d['name']}**<br>{mt(d['kind'])} | {state} | {val} / {test} |\n"  # 3 columns: 4 did not fit 390 px
     st.markdown(table, unsafe_allow_html=True)
-    others = [n for n in metas if n not in {d[0] for d in DEFAULT_MODELS}]
+    others = defaults.other_models(metas)
     st.caption(t("home.stored", n=len(metas)) + (": " + ", ".join(others[:8]) if others else ""))
 
 st.subheader(t("home.seed_title"))

@@ -2,10 +2,10 @@
 import numpy as np
 import streamlit as st
 
-from digitlab import data, insight, room as roomlib, store, texts, viz
-from pages.common import current_dataset, guard, lang, mt, stored_models, t
-from pages.workshop import (drawings_dataset, drawings_scope, enabled, is_instructor, may_manage, md, owner_label,
-                            participant, room_error, show_class_toggle, visible)
+from digitlab import data, evaluation, insight, room as roomlib, store, texts, viz
+from pages.common import current_dataset, error_text, guard, lang, md, mt, stored_models, t
+from pages.workshop import (drawings_dataset, drawings_scope, enabled, is_instructor, may_manage, owner_label,
+                            participant, show_class_toggle, visible)
 
 st.title(t("inspect.title"))
 st.caption(t("inspect.intro"))
@@ -45,10 +45,8 @@ def _rename(old: str) -> None:
     new = (ss.get("inspect_new_name") or "").strip()
     try:
         store.rename(old, new, by=participant(), instructor=is_instructor())
-    except roomlib.RoomError as e:
-        _notice("error", room_error(e))
-    except (store.StoreError, OSError) as e:
-        _notice("error", texts.error_text(lang(), e))
+    except (roomlib.RoomError, store.StoreError, OSError) as e:
+        _notice("error", error_text(e))
     else:
         ss["inspect_model"] = new
         st.query_params["model"] = new
@@ -59,10 +57,8 @@ def _delete(name: str) -> None:
     ss = st.session_state
     try:
         store.delete(name, by=participant(), instructor=is_instructor())
-    except roomlib.RoomError as e:
-        _notice("error", room_error(e))
-    except (store.StoreError, OSError) as e:
-        _notice("error", texts.error_text(lang(), e))
+    except (roomlib.RoomError, store.StoreError, OSError) as e:
+        _notice("error", error_text(e))
     else:
         ss.pop("inspect_model", None)
         ss["inspect_delete_ok"] = False
@@ -84,16 +80,10 @@ meta = by_name[name]
 try:
     model = store.load(name)
 except store.StoreError as e:
-    st.error(str(e))
+    st.error(error_text(e))
     st.stop()
 
 met = meta.get("metrics") or {}
-
-
-def pct(v):
-    return texts.percent(lang(), v)
-
-
 kind_label = mt(meta.get("kind", "?"))
 by = f" · {t('inspect.by', owner=md(owner_label(meta.get('owner'))))}" if enabled() else ""
 st.caption(f"{t('inspect.m.kind')}: **{kind_label}** · {texts.dataset_name(lang(), (meta.get('dataset') or {}).get('name', ''))} · "
@@ -112,8 +102,8 @@ elif roomlib.is_class_owner(meta.get("owner")):
 else:
     st.caption(t("inspect.not_yours", owner=md(owner_label(meta.get("owner")))))
 c = st.columns(4)
-c[0].metric(t("inspect.m.val"), pct(met.get("val_accuracy")))
-c[1].metric(t("inspect.m.test"), pct(met.get("test_accuracy")))
+c[0].metric(t("inspect.m.val"), texts.percent(lang(), met.get("val_accuracy")))
+c[1].metric(t("inspect.m.test"), texts.percent(lang(), met.get("test_accuracy")))
 c[2].metric(t("inspect.m.epochs"), meta.get("epochs", "–"))
 c[3].metric(t("inspect.m.time"), f"{meta.get('train_seconds', 0):.0f} s")
 if model.classes == 2:
@@ -174,29 +164,15 @@ with tab_w, guard():
 
 # ------------------------------------------------------------------ confusion and mistakes
 @st.cache_data(max_entries=6, show_spinner=False)
-def evaluate(name: str, created: str, which: str, _model, drawings_key: tuple, _drawings=None):
-    """(images, labels, proba) of an evaluation set; cached per model and set (the drawings'
-    set by whose they are and their ids: ``drawings_key``)."""
-    if which == "val":
-        ev = insight.validation_set(by_name[name])
-    elif which == "test":
-        from digitlab import training
-
-        ev = data.load(str(training.official_test_path()))
-    else:
-        ev = _drawings
-    if _model.classes == 2:
-        ev = data.binary_subset(ev)
-    return ev.images, ev.labels, _model.predict_proba(ev.images)
+def predict_set(name: str, created: str, which: str, _model, drawings_key: tuple, _drawings=None):
+    """(images, labels, proba) of an evaluation set (:func:`digitlab.evaluation.predict_set`); cached
+    per model and set (the drawings' set by whose they are and their ids: ``drawings_key``)."""
+    return evaluation.predict_set(_model, which, by_name[name], _drawings)
 
 
 with tab_cm, guard():
-    from digitlab import training
-
-    opts = ["val"] + (["test"] if training.official_test_path() else [])
     mine = drawings_dataset()  # the viewer's saved drawings (the instructor's: everyone's), from the room
-    if mine is not None:
-        opts.append("drawings")
+    opts = evaluation.available_sets(has_drawings=mine is not None)
     drawings_text = "inspect.eval.class_drawings" if enabled() and drawings_scope() is None else "inspect.eval.drawings"
     n_val = (meta.get("dataset") or {}).get("n_val", "?")
     which = st.radio(t("inspect.eval_on"), opts, horizontal=True, key="inspect_eval", format_func=lambda o: {
@@ -205,15 +181,15 @@ with tab_cm, guard():
     try:
         with st.spinner(t("inspect.loading_eval")):
             key = (drawings_scope(), tuple(mine.meta["ids"])) if which == "drawings" and mine is not None else ()
-            X, y, P = evaluate(name, str(meta.get("created")), which, model, key, mine)
+            X, y, P = predict_set(name, str(meta.get("created")), which, model, key, mine)
     except data.DataError as e:
-        st.error(t("inspect.eval_error", msg=e))
+        st.error(t("inspect.eval_error", msg=error_text(e)))
         X = None
     if X is not None:
-        pred = P.argmax(1)
         k = P.shape[1]
-        cm = insight.confusion(y, pred, k)
-        st.markdown(t("inspect.accuracy_on", acc=pct(float(np.mean(pred == y)) if len(y) else None), n=texts.number(lang(), len(y))))
+        sc = insight.scores(y, P.argmax(1), k)
+        cm = sc["confusion"]
+        st.markdown(t("inspect.accuracy_on", acc=texts.percent(lang(), sc["accuracy"]), n=texts.number(lang(), sc["n"])))
         chart_key = f"inspect_cm_{name}_{which}"
         if st.session_state.get("inspect_cm_for") != chart_key:  # new model or set: start at the worst confusion
             st.session_state["inspect_cm_for"] = chart_key

@@ -1,21 +1,18 @@
 """Train page: pick a model kind and preset, set hyperparameters, train live, Stop, compare runs."""
-import sys
-import traceback
-
 import numpy as np
 import streamlit as st
 
-from digitlab import live, models, store, texts, training, viz
-from pages.common import (current_dataset, dataset_spec, guard, lang, live_component, live_route, mt, page_params,
-                          sample, setting_label, stored_models, t, worker)
-from pages.workshop import enabled, is_instructor, participant, room, room_error, visible, visible_jobs
+from digitlab import live, models, states, store, texts, training, viz
+from pages.common import (current_dataset, dataset_spec, error_text, failure_text, guard, lang, live_component,
+                          live_route, mt, page_params, sample, setting_label, stored_models, t, worker)
+from pages.workshop import enabled, is_instructor, participant, room, visible, visible_jobs
 
 st.title(t("train.title"))
 st.caption(t("train.intro"))
 if enabled() and not is_instructor() and room().paused():  # workshop mode: the instructor paused new training
     st.warning(t("ws.paused_banner"), icon=":material/pause_circle:")
 
-ACTIVE = live.ACTIVE
+ACTIVE = states.ACTIVE
 CHART_CFG = {"displayModeBar": False}
 
 
@@ -77,14 +74,13 @@ def start(kind: str, preset: str, infos: list[dict], spec_of) -> None:
                               seed=int(ss.get("train_seed", 0)), preset=preset, owner=participant(),
                               instructor=is_instructor())
     except PermissionError as e:  # workshop mode: room.NotAllowedError, e.g. the instructor paused training
-        ss["train_start_error"] = room_error(e)
+        ss["train_start_error"] = error_text(e)
     except store.ModelExistsError:  # taken meanwhile (the worker checks too)
         ss["train_start_error"] = t("train.name_taken", name=name)
     except (models.ConfigError, store.StoreError) as e:
-        ss["train_start_error"] = t("train.bad_config", msg=texts.error_text(LANG, e))
+        ss["train_start_error"] = t("train.bad_config", msg=error_text(e))
     except Exception as e:  # noqa: BLE001 - e.g. the worker cannot start: the reason, not a traceback
-        traceback.print_exc(file=sys.stderr)
-        ss["train_start_error"] = t("common.error", msg=f"{type(e).__name__}: {e}")
+        ss["train_start_error"] = failure_text(e)
     else:
         ss["train_job"] = jid
         st.query_params["job"] = jid
@@ -145,13 +141,6 @@ if not refused:
     jid = jid or st.session_state.get("train_job")
 
 
-NAME_TAKEN = ("store.exists", "store.exists_race", "store.name_taken")  # store.ModelExistsError's codes
-
-
-def fmt_pct(v) -> str:
-    return texts.percent(LANG, v)  # en 89.65%, es 89,65 %
-
-
 def dark() -> bool:
     return getattr(getattr(st.context, "theme", None), "type", None) == "dark"
 
@@ -165,24 +154,24 @@ def render_job(jid: str):
     state = s["state"]
     if state in ACTIVE:  # one HTML block with SVG charts (Plotly redrawn twice a second costs ~0.3 core)
         st.html(live.panel(s, lang(), dark()))
-    elif state == "done":
+    elif state == states.DONE:
         met = s.get("metrics") or {}
-        st.success(t("train.done", model=s["model"], val=fmt_pct(met.get("val_accuracy"))))
+        st.success(t("train.done", model=s["model"], val=texts.percent(LANG, met.get("val_accuracy"))))
         if met.get("test_accuracy") is not None:
-            st.caption(t("train.done_test", test=fmt_pct(met["test_accuracy"])))
-    elif state == "stopped":
+            st.caption(t("train.done_test", test=texts.percent(LANG, met["test_accuracy"])))
+    elif state == states.STOPPED:
         met = s.get("metrics") or {}
-        st.warning(t("train.stopped_kept", model=s["model"], val=fmt_pct(met.get("val_accuracy")))
+        st.warning(t("train.stopped_kept", model=s["model"], val=texts.percent(LANG, met.get("val_accuracy")))
                    if s.get("model") else t("train.stopped_none"))
-    elif state == "error":
+    elif state == states.ERROR:
         code = s.get("error_code")
-        if s.get("name") and code in NAME_TAKEN:  # the name was taken while it trained
+        if s.get("name") and code in store.ModelExistsError.CODES:  # the name was taken while it trained
             st.error(t("train.failed_name_taken", name=s["name"]))
         else:
             st.error(t("train.error", msg=texts.error_message(LANG, code, s.get("error_params"), s.get("error"))))
-    if state in ("done", "stopped") and s.get("model"):
+    if state in (states.DONE, states.STOPPED) and s.get("model"):
         next_steps(s["model"])
-    if state != "running" and (s["epochs"] or s["batches"]):  # a finished run: interactive Plotly
+    if state != states.RUNNING and (s["epochs"] or s["batches"]):  # a finished run: interactive Plotly
         labels = live.curve_labels(lang())
         g1, g2 = st.columns(2)
         g1.plotly_chart(viz.training_curve(s["epochs"], s["batches"], metric="loss", title=t("train.loss_title"), labels=labels),
@@ -261,6 +250,6 @@ else:
 with st.expander(t("train.jobs")):
     rows = [{t("train.col.job"): j["id"], t("train.col.kind"): mt(j["kind"]),
              t("train.col.state"): t(f"train.state.{j['state']}"), t("train.col.model"): j.get("model") or "",
-             t("train.col.val"): fmt_pct((j.get("metrics") or {}).get("val_accuracy"))} for j in visible_jobs(worker())]
+             t("train.col.val"): texts.percent(LANG, (j.get("metrics") or {}).get("val_accuracy"))} for j in visible_jobs(worker())]
     if rows:
         st.dataframe(rows, hide_index=True)

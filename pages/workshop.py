@@ -22,8 +22,8 @@ import time
 
 import streamlit as st
 
-from digitlab import data, room as roomlib, texts
-from pages.common import lang, t
+from digitlab import data, room as roomlib, states
+from pages.common import error_text, md, t
 
 SEAT_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
 TOUCH_EVERY_S = 60.0  # how often a run refreshes the name's "last seen" (the hold is 30 min)
@@ -61,22 +61,6 @@ def is_instructor() -> bool:
     if not enabled():
         return True
     return st.session_state.get(SS_INSTRUCTOR) is True
-
-
-def md(s) -> str:
-    """A participant's text (a name) as literal Markdown."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~<>])", r"\\\1", str(s))
-
-
-def room_error(e: BaseException) -> str:
-    """A refusal from the room (or the library) in the chosen language: ``ws.err.<reason>``
-    for a :class:`digitlab.room.RoomError`, else :func:`digitlab.texts.error_text`."""
-    if isinstance(e, roomlib.RoomError):
-        try:
-            return t(f"ws.err.{e.reason}", name=getattr(e, "name", ""), max=roomlib.NAME_MAX)
-        except KeyError:
-            pass
-    return texts.error_text(lang(), e)
 
 
 def visible(metas: list[dict], show_class: bool) -> list[dict]:
@@ -155,7 +139,7 @@ def visible_jobs(worker) -> list[dict]:
     user) all; finished jobs from before the instructor's last "Clear the room" are left out."""
     at = _cleared()["at"]
     jobs = worker.jobs(visible_to=participant(), instructor=is_instructor())
-    return [j for j in jobs if j["state"] in ("queued", "running") or (j.get("submitted") or 0) >= at]
+    return [j for j in jobs if states.is_active(j) or (j.get("submitted") or 0) >= at]
 
 
 # ------------------------------------------------------------------ the gate
@@ -175,7 +159,7 @@ def _claim(name: str) -> str | None:
     try:
         p = room().claim_name(name, _seat())
     except roomlib.RoomError as e:
-        return room_error(e)
+        return error_text(e)
     ss = st.session_state
     ss[SS_NAME], ss[SS_TOUCHED] = p.name, time.monotonic()
     return None
@@ -305,45 +289,13 @@ def _stop_job() -> None:
     st.session_state["ws_notice"] = t("ws.stop_sent", job=jid)
 
 
-def clear_room() -> tuple[int, int]:
-    """The instructor's "Clear the room": every model but the class defaults, every drawing,
-    the participants' queued and running jobs (stopped) and the finished jobs (hidden from the
-    lists). Returns (models deleted, drawings deleted)."""
-    from digitlab import store, training
-
-    w = training.current_worker()
-    stopped = []
-    for j in (w.jobs(instructor=True) if w is not None else []):  # participants' queued and running jobs
-        if j["state"] in ("queued", "running") and not roomlib.is_class_owner(j.get("owner")):
-            try:
-                w.stop(j["id"], instructor=True)
-                stopped.append(j["id"])
-            except KeyError:
-                pass
-    deadline = time.monotonic() + 10  # a stopped run keeps its finished epochs: let it save, then delete
-    for jid in stopped:
-        try:
-            w.wait(jid, max(0.1, deadline - time.monotonic()))
-        except Exception:  # noqa: BLE001 - forgotten or still stopping: its model is deleted next time
-            pass
-    n_models = 0
-    for meta in store.list_models():
-        if not roomlib.is_class_owner(meta.get("owner")):
-            try:
-                store.delete(meta["name"], by=participant(), instructor=True)
-                n_models += 1
-            except (OSError, store.StoreError):
-                pass  # gone meanwhile
-    n_drawings = room().clear_drawings()
-    forget = getattr(w, "forget_finished", None)  # the library may free them for real
-    if callable(forget):
-        forget()
-    _cleared()["at"] = time.time()
-    return n_models, n_drawings
-
-
 def _clear() -> None:
-    m, d = clear_room()
+    """The instructor's "Clear the room" (:func:`digitlab.classroom.clear_room`); finished jobs
+    from before it are hidden from the lists (:func:`visible_jobs`)."""
+    from digitlab import classroom
+
+    m, d = classroom.clear_room(room(), by=participant())
+    _cleared()["at"] = time.time()
     st.session_state["ws_clear_ok"] = False
     st.session_state["ws_notice"] = t("ws.cleared", models=m, drawings=d)
 
@@ -370,7 +322,7 @@ def instructor_controls() -> None:
     from digitlab import training
 
     w = training.current_worker()
-    active = [j for j in (w.jobs(instructor=True) if w is not None else []) if j["state"] in ("queued", "running")]
+    active = [j for j in (w.jobs(instructor=True) if w is not None else []) if states.is_active(j)]
     st.markdown(f"**{t('ws.stop_any')}**")
     if not active:
         st.caption(t("ws.no_active"))

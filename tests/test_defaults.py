@@ -14,8 +14,9 @@ def test_presets_exist():
     from digitlab import models
 
     for _name, kind, preset, over in defaults.DEFAULT_MODELS:
-        assert preset in models.REGISTRY[kind].presets
-        models.config_for(kind, preset, **over) if over else None
+        cfg = models.config_for(kind, preset)  # an unknown kind or preset raises ConfigError
+        for k, v in over.items():
+            assert hasattr(cfg, k) and getattr(cfg, k) != v  # an override changes a real setting
 
 
 def _states(jobs, metas):

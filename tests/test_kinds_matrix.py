@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from digitlab import data, insight, models, store, training, viz
+from digitlab import data, evaluation, insight, models, store, training, viz
 from digitlab.__main__ import main
 
 CELLS = [(kind, preset) for kind, mk in models.REGISTRY.items() for preset in mk.presets]
@@ -122,7 +122,7 @@ def test_inspect_confusion_matrix(cell):
     _, _, name = cell
     meta = {x["name"]: x for x in store.list_models()}[name]
     m = store.load(name, cached=False)
-    ev = insight.validation_set(meta)
+    ev = evaluation.validation_set(meta)
     if m.classes == 2:
         ev = data.binary_subset(ev)
     assert len(ev) == meta["dataset"]["n_val"] or m.classes == 2

@@ -41,6 +41,15 @@ def model_text(lang: str, kind: str, setting: str | None = None, attr: str = "la
     return english
 
 
+def kind_label(lang: str, kind) -> str:
+    """A model kind's label in ``lang`` (:func:`model_text`); an unknown kind (an old stored
+    model's, a job's from a newer version) as it is written."""
+    try:
+        return model_text(lang, kind)
+    except Exception:  # noqa: BLE001 - an unknown kind
+        return str(kind)
+
+
 # ---------------------------------------------------------------- the library's errors
 
 
