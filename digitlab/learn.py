@@ -2,8 +2,10 @@
 
 No Streamlit here. Every demo uses the real ``digitlab`` code it teaches: the
 activations dict of ``digitlab.nn.activations``, the tutorial's section-2 functions
-(``digitlab.tutorial_binary``) for the tiny 2-D network, ``Conv2D``/``MaxPool2D`` for the
-convolution and pooling, ``losses.output_delta`` for the mini-batch gradients.
+(``digitlab.tutorial_binary``) for the tiny 2-D network, the plain maths of
+``digitlab.nn.reference`` for the convolution and pooling (the page shows that code; the
+fast layers compute the same, tests/test_nn_reference.py), ``losses.output_delta`` for the
+mini-batch gradients.
 Figures take their (translated) titles as arguments.
 """
 from __future__ import annotations
@@ -12,8 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from digitlab import tutorial_binary
-from digitlab.nn.activations import ACTIVATIONS, DERIVATIVES
-from digitlab.nn.conv import Conv2D, MaxPool2D
+from digitlab.nn import reference
+from digitlab.nn.activations import ACTIVATIONS, DERIVATIVES, softmax
 from digitlab.nn.losses import binary_cross_entropy, output_delta
 
 BLUE, ORANGE, GREEN, RED = "#3b6fb6", "#d9822b", "#2e9e5b", "#c62828"
@@ -280,23 +282,17 @@ KERNELS = {
 
 
 def conv2d(image, kernel, stride: int = 1, bias: float = 0.0) -> np.ndarray:
-    """A single-channel 'valid' convolution of image (H, W) with kernel (k, k), through
-    the library's Conv2D layer (one filter, linear activation). -> (Ho, Wo)."""
-    image = np.asarray(image, np.float64)
-    kernel = np.asarray(kernel, np.float64)
-    layer = Conv2D(1, kernel.shape, strides=stride)
-    layer.build((*image.shape, 1), dtype=np.float64)
-    layer.params["W"][...] = kernel[:, :, None, None]
-    layer.params["b"][...] = bias
-    return layer.forward(image[None, :, :, None])[0, :, :, 0]
+    """A single-channel 'valid' convolution of image (H, W) with kernel (k, k): one image,
+    one input channel, one filter, through ``reference.conv2d_forward``. -> (Ho, Wo)."""
+    X = np.asarray(image, np.float64)[None, :, :, None]  # (1, H, W, 1)
+    W = np.asarray(kernel, np.float64)[:, :, None, None]  # (k, k, 1, 1)
+    return reference.conv2d_forward(X, W, np.array([bias]), (stride, stride))[0, :, :, 0]
 
 
 def max_pool(image, size: int = 2) -> np.ndarray:
-    """Max pooling of (H, W) with a size×size window and stride = size (MaxPool2D)."""
-    image = np.asarray(image, np.float64)
-    layer = MaxPool2D(size)
-    layer.build((*image.shape, 1), dtype=np.float64)
-    return layer.forward(image[None, :, :, None])[0, :, :, 0]
+    """Max pooling of (H, W) with a size×size window and stride = size (``reference.maxpool2d_forward``)."""
+    X = np.asarray(image, np.float64)[None, :, :, None]  # (1, H, W, 1)
+    return reference.maxpool2d_forward(X, (size, size), (size, size))[0, :, :, 0]
 
 
 def conv_position(k: int, out_w: int, stride: int) -> tuple[int, int, int, int]:
@@ -362,13 +358,8 @@ def out_size(n: int, k: int, stride: int, pad: int = 0) -> int:
 # ------------------------------------------------------------------ softmax
 
 
-def softmax(logits) -> np.ndarray:
-    """Probabilities from logits (the library's softmax, one row)."""
-    return ACTIVATIONS["softmax"](np.asarray(logits, np.float64)[None, :])[0]
-
-
 def softmax_figure(logits, title: str, x_title: str, y_title: str, names=None) -> go.Figure:
-    p = softmax(logits)
+    p = softmax(np.asarray(logits, np.float64)[None, :])[0]  # the library's softmax, one row
     names = [str(i) for i in range(len(p))] if names is None else list(names)
     data = [{"type": "bar", "x": names, "y": p, "text": [f"{v:.3f}" for v in p], "textposition": "outside",
              "marker": {"color": [RED if i == int(np.argmax(p)) else BLUE for i in range(len(p))]},

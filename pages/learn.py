@@ -10,6 +10,7 @@ import streamlit as st
 
 from digitlab import learn as L
 from digitlab import texts
+from digitlab.nn.activations import softmax as softmax_rows
 from pages.common import current_dataset, lang, t
 
 CFG = {"displayModeBar": False}
@@ -40,8 +41,11 @@ def source(ref: str) -> str:
     return inspect.getsource(obj)
 
 
-def show_code(*refs: str) -> None:
+def show_code(*refs: str, note: str | None = None) -> None:
+    """The source of each ref in an expander, under an optional note (a text key)."""
     with st.expander(t("learn.code")):
+        if note:
+            st.caption(t(note))
         for ref in refs:
             st.caption(f"`{ref.replace(':', '.')}`")
             try:
@@ -283,14 +287,15 @@ def cnn():
     st.markdown(t("learn.conv.value", r=r, c=c, i=i0, j=j0, v=f"{out[r, c]:.3f}"))
     st.latex(r"\begin{gathered} \sum " + _mat(patch, ".1f") + r"\odot" + _mat(np.round(K, 2), "g") + r"\\ = "
              + f"{float((patch * K).sum()):.3f}" + r"\end{gathered}")
-    show_code("digitlab.nn.conv:Conv2D.forward", "digitlab.nn.conv:Conv2D._im2col", "digitlab.learn:conv2d")
+    show_code("digitlab.nn.reference:conv2d_forward", "digitlab.nn.reference:conv2d_backward", "digitlab.learn:conv2d",
+              note="learn.code_reference")
 
     head("stride")
     st.latex(r"n_{out} = \left\lfloor \frac{n_{in} + 2p - k}{s} \right\rfloor + 1")
     maps = [L.conv2d(img, K, s) for s in (1, 2, 3)]
     chart(L.maps_figure(maps, [t("learn.stride.map", s=s, h=m.shape[0], w=m.shape[1]) for s, m in zip((1, 2, 3), maps)],
                         t("learn.stride.fig"), height=260))
-    show_code("digitlab.learn:out_size", "digitlab.nn.conv:_pads")
+    show_code("digitlab.learn:out_size", "digitlab.nn.reference:same_padding", "digitlab.nn.reference:pad")
 
     head("pool")
     size = st.select_slider(t("learn.pool.size"), [2, 3, 4], value=2, key="learn_pool_size")
@@ -299,7 +304,8 @@ def cnn():
     chart(L.maps_figure([relu, pooled], [t("learn.pool.before", h=relu.shape[0], w=relu.shape[1]),
                                          t("learn.pool.after", h=pooled.shape[0], w=pooled.shape[1])],
                         t("learn.pool.fig"), height=300, diverging=False))
-    show_code("digitlab.nn.conv:MaxPool2D.forward")
+    show_code("digitlab.nn.reference:maxpool2d_forward", "digitlab.nn.reference:maxpool2d_backward",
+              note="learn.code_reference")
 
 
 # ------------------------------------------------------------------ 9. softmax
@@ -316,10 +322,11 @@ def softmax():
         cols = st.columns(2)
         logits += [cols[j].slider(t("learn.soft.z", k=i + j), -5.0, 5.0, defaults[i + j], 0.1, key=f"learn_s_z{i + j}")
                    for j in range(2)]
-    p = L.softmax(logits)
+    p = softmax_rows(np.array([logits]))[0]
     st.metric(t("learn.soft.top", k=int(np.argmax(p))), f"{100 * p.max():.1f}%")
     chart(L.softmax_figure(logits, t("learn.soft.fig"), t("learn.soft.class"), t("learn.soft.prob")))
-    show_code("digitlab.nn.activations:softmax")
+    show_code("digitlab.nn.activations:softmax", "digitlab.nn.reference:cross_entropy",
+              "digitlab.nn.reference:softmax_cross_entropy_backward")
 
 
 # ------------------------------------------------------------------ 10. batch size

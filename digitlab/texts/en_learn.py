@@ -15,6 +15,10 @@ T = {
     ),
     "learn.code": "Show the code",
     "learn.code_missing": "The code of {name} is not available: {msg}",
+    "learn.code_reference": (
+        "The plain maths, from `digitlab/nn/reference.py`. The layers that train (`digitlab/nn/conv.py`) compute "
+        "the same numbers, faster: in chunks that stay in the cache, on two threads; the tests check that both agree."
+    ),
     # 1. neuron
     "learn.neuron.title": "1 · The neuron",
     "learn.neuron.body": (

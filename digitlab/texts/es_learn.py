@@ -17,6 +17,11 @@ T = {
     ),
     "learn.code": "Ver el código",
     "learn.code_missing": "El código de {name} no está disponible: {msg}",
+    "learn.code_reference": (
+        "Las matemáticas tal cual, de `digitlab/nn/reference.py`. Las capas que entrenan (`digitlab/nn/conv.py`) "
+        "calculan los mismos números, más deprisa: por trozos que caben en la caché, en dos hilos; los tests "
+        "comprueban que ambas coinciden."
+    ),
     # 1. neurona
     "learn.neuron.title": "1 · La neurona",
     "learn.neuron.body": (
