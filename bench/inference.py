@@ -28,11 +28,11 @@ import numpy as np  # noqa: E402
 
 def _stand_ins() -> list[str]:
     from digitlab import models, store
-    from digitlab.nn import mlp, seed_cnn
+    from digitlab.nn import mlp, tutorial_cnn
 
     os.environ["DIGITLAB_HOME"] = tempfile.mkdtemp(prefix="digitlab-bench-")
     for name, net, kind in [("default-mlp", mlp(hidden=(256,)), "numpy-mlp"),
-                            ("default-cnn", seed_cnn(), "keras-cnn")]:
+                            ("default-cnn", tutorial_cnn(), "keras-cnn")]:
         store.save(name, kind=kind, arrays=models.net_arrays(net), spec={"architecture": net.to_config()})
     return ["default-mlp", "default-cnn"]
 

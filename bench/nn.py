@@ -1,7 +1,7 @@
 """NumPy networks vs Keras, side by side: ``python -m bench.nn [--quick]``.
 
 Prints one JSON object: training throughput (samples/s) of the NumPy and Keras MLP
-(784-128-10) and seed CNN on the same data, batch 128, Adam; their ratios; the
+(784-128-10) and the tutorial CNN on the same data, batch 128, Adam; their ratios; the
 float32 GEMM peak and the GFLOP/s each NumPy model achieves; and the accuracy on the
 official MNIST test set of each model after its standard recipe
 (``digitlab.nn.RECIPES``) on the 10k sample. ``cnn_ratio_paired`` / ``mlp_ratio_paired``: the
@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from digitlab import seed_binary
+from digitlab import tutorial_binary
 from digitlab.data import binary_subset, load_idx, load_sample, to_float
-from digitlab.nn import RECIPES, Adam, mlp, seed_cnn, train_recipe
+from digitlab.nn import RECIPES, Adam, mlp, tutorial_cnn, train_recipe
 
 TEST_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "t10k-images-idx3-ubyte.gz"
 BATCH = 128
@@ -155,7 +155,7 @@ def main(argv=None) -> dict:
     out: dict = {"quick": q, "batch_size": BATCH, "cpu_count": os.cpu_count(),
                  "load_avg_start": round(os.getloadavg()[0], 2)}
 
-    m, c = mlp(seed=0), seed_cnn(seed=0)
+    m, c = mlp(seed=0), tutorial_cnn(seed=0)
     m.workers = c.workers = args.workers
     out["numpy_worker_threads"] = {"mlp": m.workers_used(), "cnn": c.workers_used()}
     peaks = {t: gemm_peak(t) for t in (1, 2)}
@@ -196,8 +196,8 @@ def main(argv=None) -> dict:
         Xt = to_float(te.images)[..., None]
         t = time.perf_counter()
         tr01, te01 = binary_subset(ds), binary_subset(te)
-        params, _ = seed_binary.train_binary(tr01.images, tr01.labels, **RECIPES["binary"])
-        out["acc_binary"] = round(float(np.mean((seed_binary.predict_proba_binary(params, te01.images) > 0.5)
+        params, _ = tutorial_binary.train_binary(tr01.images, tr01.labels, **RECIPES["binary"])
+        out["acc_binary"] = round(float(np.mean((tutorial_binary.predict_proba_binary(params, te01.images) > 0.5)
                                                 == te01.labels)), 4)
         out["seconds_binary"] = round(time.perf_counter() - t, 1)
         for kind in ("mlp", "cnn"):

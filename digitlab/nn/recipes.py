@@ -42,7 +42,7 @@ def tutorial_cnn(dropout1: float = 0.25, dropout2: float = 0.5, seed: int = 0) -
 
 
 RECIPES: dict[str, dict] = {
-    # digitlab.seed_binary.train_binary(X, y, **RECIPES["binary"]) on the 0/1 digits
+    # digitlab.tutorial_binary.train_binary(X, y, **RECIPES["binary"]) on the 0/1 digits
     "binary": {"preset": "fixed", "iterations": 300, "lr": 1.2, "seed": 0},
     # 784-128-10 relu, dropout 0.1, ±1 px random shifts, Adam 1e-3, 40 epochs of 128
     "mlp": {"builder": "mlp", "model": {"hidden": [128], "activation": "relu", "dropout": 0.1},
@@ -76,7 +76,7 @@ def train_recipe(kind: str, X, y, *, seed: int = 0, epochs: int | None = None, X
     """Build and train the ``kind`` ("mlp" or "cnn") model with its standard recipe.
     Returns (model, history). ``epochs`` overrides the recipe's (e.g. for a quick run)."""
     if kind not in ("mlp", "cnn"):
-        raise ValueError("train_recipe trains 'mlp' or 'cnn'; the binary net is digitlab.seed_binary.train_binary")
+        raise ValueError("train_recipe trains 'mlp' or 'cnn'; the binary net is digitlab.tutorial_binary.train_binary")
     model = build_recipe_model(kind, seed)
     fit = dict(RECIPES[kind]["fit"])
     if epochs is not None:
