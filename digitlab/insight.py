@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import data
+from .models import as_unit_images, ten_class_probabilities
 
 
 @dataclass
@@ -54,8 +55,6 @@ def layer_outputs(model, image: np.ndarray) -> list[LayerOutput]:
     """Every layer's output for one 28x28 digit (uint8 or [0,1] float), for models with a
     :mod:`digitlab.nn` network (NumPy nets, Keras CNNs and scikit-learn MLPs through
     their NumPy twins); [] for the tutorial's 0-vs-1 net."""
-    from .models import as_unit_images
-
     net = getattr(model.predictor, "net", None)
     if net is None:
         return []
@@ -116,9 +115,7 @@ def predict_all(names: list[str], image: np.ndarray, load) -> list[dict]:
     for n in names:
         try:
             m = load(n)
-            p = np.asarray(m.predict_proba(image[None]))[0]
-            full = np.zeros(10)
-            full[: len(p)] = p
+            full = ten_class_probabilities(m.predict_proba(image[None]))[0]
             out.append({"name": n, "kind": m.kind, "classes": m.classes, "proba": full, "digit": int(np.argmax(full))})
         except Exception as e:  # noqa: BLE001 - one broken model must not hide the others
             out.append({"name": n, "error": f"{type(e).__name__}: {e}"})

@@ -458,16 +458,20 @@ def _read_meta(folder: Path) -> dict:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CorruptModelError("store.meta.foreign", name=name)
     _check_meta_types(name, meta)
+    _current_names(meta)
     meta["name"] = name
     return meta
 
 
-def _compatible_arrays(kind: str, arrays: dict) -> dict:
-    """Arrays as the predictor expects them, from stores written by older DigitLab versions:
-    numpy-binary's scalar ``input_scale`` was saved as shape (1,) (np.ascontiguousarray)."""
-    if kind == "numpy-binary" and "input_scale" in arrays and arrays["input_scale"].shape == (1,):
-        arrays = {**arrays, "input_scale": arrays["input_scale"].reshape(())}
-    return arrays
+def _current_names(meta: dict) -> None:
+    """Today's names in the meta of a model stored before a rename: the tutorial's preset
+    (and numpy-binary's ``variant``) was ``"seed"`` before issue 14, it is ``"tutorial"``."""
+    if "preset" in meta:
+        meta["preset"] = models.preset_name(meta["preset"])
+    for part in ("config", "spec"):
+        variant = meta.get(part, {}).get("variant")  # both are dicts when present (_check_meta_types)
+        if isinstance(variant, str):
+            meta[part]["variant"] = models.OLD_CHOICES.get(variant, variant)
 
 
 def _payload_path(folder: Path, meta: dict, role: str, verify: bool = True) -> Path:
@@ -549,7 +553,7 @@ def load(name: str, *, cached: bool = True) -> StoredModel:
         if cached and hit and stamp and hit[0] == stamp:
             return hit[1]
     meta = _read_meta(folder)
-    arrays = _compatible_arrays(meta["kind"], _load_arrays(_payload_path(folder, meta, "weights"), name))
+    arrays = _load_arrays(_payload_path(folder, meta, "weights"), name)
     try:
         predictor = models.build_predictor(meta["kind"], meta["spec"], arrays)
     except CorruptModelError:
@@ -568,20 +572,10 @@ def load_meta(name: str) -> dict:
 
 
 def keras_path(name: str) -> Path:
-    """The verified ``.keras`` file of a keras-cnn model."""
+    """The verified ``.keras`` file of a keras-cnn model (loaded by
+    :func:`digitlab.models.keras_trainer.load_keras`: TensorFlow stays out of this module)."""
     folder = _path(name)
     return _payload_path(folder, _read_meta(folder), "keras")
-
-
-def load_keras(name: str):
-    """The Keras model of a keras-cnn (imports TensorFlow: worker and tests only), loaded in safe mode."""
-    import keras
-
-    p = keras_path(name)
-    try:
-        return keras.saving.load_model(p, safe_mode=True, compile=False)
-    except Exception as e:
-        raise CorruptModelError("store.keras_unloadable", name=name, file=p.name, reason=f"{type(e).__name__}: {e}") from None
 
 
 def list_models(*, include_broken: bool = False) -> list[dict]:

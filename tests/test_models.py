@@ -40,13 +40,69 @@ def test_registry_entries():
 
 
 def test_presets_the_issue_names():
-    seed = models.config_for("sklearn-mlp", "seed")
-    assert (seed.alpha, seed.hidden, seed.solver, seed.scale_pixels) == (1e-5, (5,), "lbfgs", False)
-    assert models.config_for("keras-cnn", "seed").optimizer == "adadelta"
-    assert models.config_for("keras-cnn", "seed").lr == 0.001
+    tutorial = models.config_for("sklearn-mlp", "tutorial")
+    assert (tutorial.alpha, tutorial.hidden, tutorial.solver, tutorial.scale_pixels) == (1e-5, (5,), "lbfgs", False)
+    assert models.config_for("keras-cnn", "tutorial").optimizer == "adadelta"
+    assert models.config_for("keras-cnn", "tutorial").lr == 0.001
     assert models.config_for("keras-cnn", "adadelta-1.0").lr == 1.0
     assert models.config_for("keras-cnn", "augmented").augment
-    assert models.config_for("numpy-binary", "seed").variant == "seed"
+    assert models.config_for("numpy-binary", "tutorial").variant == "tutorial"
+
+
+@pytest.mark.parametrize("kind", ["numpy-binary", "sklearn-mlp", "keras-cnn"])
+def test_the_tutorial_presets_old_name_still_works(kind):
+    """Job files, command lines and stored models written before the rename say preset "seed"."""
+    assert "seed" not in models.REGISTRY[kind].presets
+    assert models.config_for(kind, "seed") == models.config_for(kind, "tutorial")
+    assert models.config_from_dict(kind, {}, "seed") == models.config_for(kind, "tutorial")
+
+
+def test_the_binary_variants_old_name_still_works():
+    assert models.config_for("numpy-binary", "fixed", variant="seed").variant == "tutorial"
+    with pytest.raises(models.ConfigError, match="one of"):
+        models.config_for("numpy-binary", variant="sead")
+
+
+def test_registry_entries_are_keyword_only():
+    mk = models.REGISTRY["numpy-mlp"]
+    with pytest.raises(TypeError):
+        models.ModelKind(mk.kind, mk.label, mk.explanation, mk.config_cls, mk.presets, mk.default_preset,
+                         mk.trainer_path, mk.predictor)
+
+
+def test_a_bad_preset_fails_when_the_entry_is_made():
+    mk = models.REGISTRY["numpy-mlp"]
+    with pytest.raises(models.ConfigError, match="outside"):
+        models.ModelKind(kind="x", label="x", explanation="x", config_cls=mk.config_cls, presets={"bad": {"epochs": 0}},
+                         default_preset="bad", trainer_path=mk.trainer_path, predictor=mk.predictor)
+
+
+def test_an_old_stored_model_with_preset_seed_loads_as_tutorial(split):
+    """A model stored before the rename: meta preset "seed", config and spec variant "seed"."""
+    import json
+
+    tr, va = split
+    trained = models.train_numpy_binary(models.config_for("numpy-binary", "tutorial"), tr, seed=0)
+    old_spec = {**trained.spec, "variant": "seed"}
+    store.save("old-bin", kind="numpy-binary", arrays=trained.arrays, spec=old_spec,
+               meta={"preset": "seed", "config": {**models.config_dict(models.config_for("numpy-binary", "tutorial")),
+                                                  "variant": "seed"}})
+    meta_file = store.models_dir() / "old-bin" / "meta.json"
+    assert json.loads(meta_file.read_text())["preset"] == "seed"  # as an old DigitLab wrote it
+    m = store.load("old-bin", cached=False)
+    assert m.meta["preset"] == "tutorial" and m.meta["config"]["variant"] == "tutorial"
+    assert m.predictor.variant == "tutorial"
+    listed = {x["name"]: x for x in store.list_models()}["old-bin"]
+    assert listed["preset"] == "tutorial"
+    assert models.config_from_dict("numpy-binary", m.meta["config"], m.meta["preset"]).variant == "tutorial"
+    want = models.build_predictor("numpy-binary", trained.spec, trained.arrays).predict_proba(va.images[:20])
+    np.testing.assert_array_equal(m.predict_proba(va.images[:20]), want)
+
+
+def test_ten_class_probabilities_pads_the_missing_digits():
+    p = np.array([[0.25, 0.75]])
+    np.testing.assert_array_equal(models.ten_class_probabilities(p), [[0.25, 0.75] + [0.0] * 8])
+    np.testing.assert_array_equal(models.ten_class_probabilities(p, [3, 7])[0, [3, 7]], [0.25, 0.75])
 
 
 def test_overrides_and_coercion():
@@ -92,7 +148,7 @@ TRAIN_CASES = [
     ("numpy-mlp", "default", {"epochs": 2}, 0.75),
     ("numpy-cnn", "default", {"epochs": 1}, 0.5),
     ("sklearn-mlp", "working", {"epochs": 3, "hidden": (64,)}, 0.75),
-    ("sklearn-mlp", "seed", {"epochs": 1}, 0.0),  # the tutorial's settings: runs, no accuracy promise
+    ("sklearn-mlp", "tutorial", {"epochs": 1}, 0.0),  # the tutorial's settings: runs, no accuracy promise
 ]
 
 
@@ -128,11 +184,19 @@ def test_stop_is_honoured_by_trainers(split):
 
 
 @pytest.fixture(scope="module")
-def keras_trained(split):
+def keras_trainer():
+    """The Keras trainer module (it imports TensorFlow: only the tests that need it ask for it)."""
+    from digitlab.models import keras_trainer
+
+    return keras_trainer
+
+
+@pytest.fixture(scope="module")
+def keras_trained(split, keras_trainer):
     tr, va = split
     cfg = models.config_for("keras-cnn", "adam", epochs=1, augment=True, batch_size=64)
     events = []
-    trained = models.train_keras_cnn(cfg, tr, va, seed=0, callback=events.append, should_stop=lambda: False)
+    trained = keras_trainer.train_keras_cnn(cfg, tr, va, seed=0, callback=events.append, should_stop=lambda: False)
     return trained, events
 
 
@@ -152,32 +216,32 @@ def test_numpy_inference_of_keras_equals_keras(keras_trained, split):
     assert np.abs(pn - pk).max() < 1e-4
 
 
-def test_keras_model_round_trips_through_the_store(keras_trained, split, tmp_path):
+def test_keras_model_round_trips_through_the_store(keras_trained, keras_trainer, split, tmp_path):
     trained, _ = keras_trained
     kp = tmp_path / "m.keras"
     trained.keras_model.save(kp)
     store.save("k", kind="keras-cnn", arrays=trained.arrays, spec=trained.spec, files={"keras": kp})
     x = split[1].images[:32]
-    km = store.load_keras("k")  # safe mode
+    km = keras_trainer.load_keras("k")  # safe mode
     pk = km.predict(x[..., None].astype(np.float32) / 255, verbose=0)
     assert np.abs(store.load("k").predict_proba(x) - pk).max() < 1e-4
     assert store.load("k").net is not None
 
 
-def test_seed_binary_predictor_shape(split):
+def test_tutorial_binary_predictor_shape(split):
     tr, va = split
-    cfg = models.config_for("numpy-binary", "seed")
+    cfg = models.config_for("numpy-binary", "tutorial")
     trained = models.train_numpy_binary(cfg, tr, va, seed=0)
     p = models.build_predictor("numpy-binary", trained.spec, trained.arrays).predict_proba(va.images[:5])
     assert p.shape == (5, 2) and np.allclose(p.sum(1), 1)
 
 
 @pytest.mark.skipif(not models.cpu_has_bf16(), reason="no native bfloat16 on this CPU")
-def test_bfloat16_keras_model_served_in_float32(split):
+def test_bfloat16_keras_model_served_in_float32(split, keras_trainer):
     """Mixed precision trains in bfloat16; the NumPy twin runs the float32 weights in float32."""
     tr, va = split
     cfg = models.config_for("keras-cnn", "adam", epochs=1, precision="bfloat16")
-    trained = models.train_keras_cnn(cfg, tr.subset(np.arange(600)), va, seed=0)
+    trained = keras_trainer.train_keras_cnn(cfg, tr.subset(np.arange(600)), va, seed=0)
     assert all(w.dtype == np.float32 for w in trained.arrays.values())
     x = va.images[:64]
     pk = trained.keras_model.predict(x[..., None].astype(np.float32) / 255, verbose=0)

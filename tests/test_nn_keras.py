@@ -9,7 +9,7 @@ from digitlab.nn import Sequential, load_keras_weights, mlp, tutorial_cnn
 
 
 def test_digitlab_nn_does_not_import_tensorflow():
-    code = "import sys, digitlab.nn, digitlab.seed_binary; assert 'tensorflow' not in sys.modules; " \
+    code = "import sys, digitlab.nn, digitlab.tutorial_binary; assert 'tensorflow' not in sys.modules; " \
            "assert 'keras' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -1,6 +1,7 @@
 """Spanish for the model registry's own texts (labels, explanations, settings' help).
 
-English lives in :mod:`digitlab.models` itself (one source); these keys mirror it:
+English lives in the registry itself (:mod:`digitlab.models.registry` and the settings of
+:mod:`digitlab.models.config`; one source); these keys mirror it:
 ``kind.<kind>.label``, ``kind.<kind>.explanation``, ``field.<kind>.<setting>`` (a setting's help)
 and ``label.<kind>.<setting>`` (its short label, the English one being the field's ``label``).
 A test checks that every registry text has its translation here.
@@ -33,11 +34,11 @@ T = {
     "kind.numpy-binary.label": "Red del tutorial: 0 contra 1 (NumPy)",
     "kind.numpy-binary.explanation": (
         "La primera red del tutorial, escrita función a función en NumPy: 784 píxeles, una capa oculta pequeña y "
-        "una salida sigmoide que dice cuán segura está de que el dígito es un 1. La configuración 'seed' conserva "
+        "una salida sigmoide que dice cuán segura está de que el dígito es un 1. La configuración 'tutorial' conserva "
         "los errores del tutorial (píxeles crudos 0-255 y la derivada de tanh en una capa sigmoide), que hacen "
         "colapsar el entrenamiento con algunas semillas; 'fixed' escala los píxeles y usa la derivada correcta."),
     "field.numpy-binary.variant": (
-        "seed: el tutorial tal cual (píxeles crudos 0-255, derivada de tanh en una capa oculta sigmoide); "
+        "tutorial: el tutorial tal cual (píxeles crudos 0-255, derivada de tanh en una capa oculta sigmoide); "
         "fixed: píxeles escalados a [0, 1] y la derivada correcta."),
     "field.numpy-binary.hidden": "Unidades ocultas (el tutorial usó 10).",
     "field.numpy-binary.iterations": "Pasos de descenso de gradiente con todos los datos.",
@@ -77,8 +78,8 @@ T = {
     "field.numpy-cnn.max_train": _MAX,
     "kind.sklearn-mlp.label": "Perceptrón multicapa (scikit-learn)",
     "kind.sklearn-mlp.explanation": (
-        "El MLPClassifier de scikit-learn, como en la sección 3 del tutorial. Los ajustes del tutorial (5 unidades "
-        "ocultas, lbfgs, píxeles crudos 0-255) llegan solo a un 20 %: los píxeles sin escalar saturan la red. "
+        "El MLPClassifier de scikit-learn, como en la sección 3 del tutorial. Los ajustes del tutorial (configuración "
+        "'tutorial': 5 unidades ocultas, lbfgs, píxeles crudos 0-255) llegan solo a un 20 %: los píxeles sin escalar saturan la red. "
         "Escalar los píxeles a [0, 1], más unidades ocultas y adam llegan a un 95 %; añadir copias de las imágenes "
         "desplazadas un píxel, a un 97 %."),
     "field.sklearn-mlp.hidden": "Tamaños de las capas ocultas (el tutorial usó 5).",
@@ -99,7 +100,7 @@ T = {
     "kind.keras-cnn.label": "Red convolucional (Keras)",
     "kind.keras-cnn.explanation": (
         "La CNN de la sección 5 del tutorial entrenada con Keras: Conv32-Conv64-MaxPool-Dropout-Dense128-Dropout-"
-        "Dense10 con entropía cruzada categórica. El `Adadelta()` del tutorial significa ahora una tasa de "
+        "Dense10 con entropía cruzada categórica. El `Adadelta()` del tutorial (configuración 'tutorial') significa ahora una tasa de "
         "aprendizaje de 0,001 (Keras 2 usaba 1,0): por eso solo llegó al 62,5 %; Adam, o Adadelta a 1,0, lo arregla. "
         "El aumento de datos (pequeños desplazamientos, giros y zooms) ayuda con los dígitos dibujados, que no "
         "están centrados como en MNIST."),

@@ -1,13 +1,13 @@
 """The tutorial's section-2 network (0 vs 1), function for function, and fixed.
 
-The seed's code, as written, feeds raw pixels (0-255) to a 784-10-1 sigmoid network
+The tutorial's code, as written, feeds raw pixels (0-255) to a 784-10-1 sigmoid network
 and back-propagates the hidden layer with tanh's derivative ``1 - A1**2`` although
 the hidden layer is a sigmoid. With raw pixels Z1 is in the hundreds: ``np.exp``
 overflows, A1 saturates to exactly 0 or 1, where ``1 - A1**2`` is 0 or 1 — so the
 hidden layer learns nothing useful and some seeds collapse to predicting one class.
 
 ``fixed=True`` (the default) scales the inputs to [0, 1] and uses the sigmoid
-derivative ``A1 (1 - A1)``; ``fixed=False`` keeps the seed's behaviour to show it.
+derivative ``A1 (1 - A1)``; ``fixed=False`` keeps the tutorial's behaviour to show it.
 Shapes follow the tutorial: X is (n_x, m) with one example per column, Y is (1, m).
 """
 from __future__ import annotations
@@ -22,18 +22,19 @@ import numpy as np
 from digitlab.nn.blas import threadpool_limits
 
 PRESETS = {
-    # raw pixels, tanh derivative on a sigmoid layer, 10 iterations (the seed as written)
-    "seed": {"fixed": False, "input_scale": 1.0, "iterations": 10},
+    # raw pixels, tanh derivative on a sigmoid layer, 10 iterations (the tutorial as written)
+    "tutorial": {"fixed": False, "input_scale": 1.0, "iterations": 10},
     # pixels / 255, the sigmoid derivative, 300 iterations
     "fixed": {"fixed": True, "input_scale": 1 / 255, "iterations": 300},
 }
+OLD_PRESET_NAMES = {"seed": "tutorial"}  # "seed" was the tutorial preset's name until issue 14
 
 
 # ------------------------------------------------------------------ the tutorial's functions
 
 
 def sigmoid(z):
-    """The seed's sigmoid, 1 / (1 + e^-z): overflows in exp for z < -88 (float32) /
+    """The tutorial's sigmoid, 1 / (1 + e^-z): overflows in exp for z < -88 (float32) /
     -709 (float64), which raw pixels reach."""
     return 1.0 / (1 + np.exp(-z))
 
@@ -44,7 +45,7 @@ def network_architecture(X, Y, n_h: int = 10):
 
 
 def define_network_parameters(n_x, n_h, n_y, seed: int | None = 0):
-    """W ~ randn × 0.01, b = 0 (the seed's initialisation; ``seed`` seeds NumPy's legacy
+    """W ~ randn × 0.01, b = 0 (the tutorial's initialisation; ``seed`` seeds NumPy's legacy
     generator the way ``np.random.seed(seed)`` would have)."""
     rs = np.random.RandomState(seed)
     W1 = rs.randn(n_h, n_x) * 0.01
@@ -64,14 +65,14 @@ def forward_propagation(X, params):
 
 def compute_error(Predicted, Actual):
     """Log loss, -mean(y log p + (1-y) log(1-p)) (inf/nan when p saturates to 0 or 1,
-    as in the seed)."""
+    as in the tutorial)."""
     logprobs = np.multiply(np.log(Predicted), Actual) + np.multiply(np.log(1 - Predicted), 1 - Actual)
     cost = -np.sum(logprobs) / Actual.shape[1]
     return float(np.squeeze(cost))
 
 
 def backward_propagation(params, activations, X, Y, fixed: bool = True):
-    """Gradients of the log loss. ``fixed=False`` uses the seed's hidden-layer
+    """Gradients of the log loss. ``fixed=False`` uses the tutorial's hidden-layer
     derivative ``1 - A1**2`` (tanh's), wrong for its sigmoid layer."""
     m = X.shape[1]
     dZ2 = activations["A2"] - Y  # (1, m)
@@ -93,7 +94,7 @@ def update_parameters(params, derivatives, alpha: float = 1.2):
 
 def neural_network(X, Y, n_h: int = 10, num_iterations: int = 100, *, fixed: bool = True, alpha: float = 1.2,
                    seed: int | None = 0, callback=None, should_stop=None):
-    """Full-batch gradient descent, as the seed: returns the parameters.
+    """Full-batch gradient descent, as the tutorial: returns the parameters.
     ``callback(i, cost, params, A2)`` is called after each iteration (1-based i; cost
     and A2 are those of the forward pass before the update)."""
     n_x, _, n_y = network_architecture(X, Y, n_h)
@@ -136,8 +137,10 @@ def train_binary(X, y, *, preset: str = "fixed", iterations: int | None = None, 
     (np.exp overflowed), "stopped": bool, "preset", "iterations", "seconds"}.
     ``callback(event)`` gets {"type": "iteration", "iteration", "iterations", "cost",
     "accuracy"} after each iteration. ``scale_inputs`` / ``correct_derivative``
-    override the preset's two fixes one at a time (to show each bug on its own).
+    override the preset's two fixes one at a time (to show each bug on its own). The
+    preset's old name ``"seed"`` means ``"tutorial"``.
     """
+    preset = OLD_PRESET_NAMES.get(preset, preset)
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {sorted(PRESETS)}")
     cfg = dict(PRESETS[preset])
@@ -190,7 +193,8 @@ def save_params(params, path_dir, meta: dict | None = None) -> None:
     d = Path(path_dir)
     d.mkdir(parents=True, exist_ok=True)
     np.savez(d / "params.npz", **{k: np.asarray(params[k]) for k in ("W1", "b1", "W2", "b2")})
-    info = {"format": "digitlab.seed_binary/1", "input_scale": float(params.get("input_scale", 1 / 255)),
+    info = {"format": "digitlab.seed_binary/1",  # the module's old name: the format's id stays
+            "input_scale": float(params.get("input_scale", 1 / 255)),
             "n_x": int(params["W1"].shape[1]), "n_h": int(params["W1"].shape[0]), "meta": meta or {}}
     (d / "params.json").write_text(json.dumps(info, indent=1))
 
