@@ -282,11 +282,12 @@ KERNELS = {
 
 
 def conv2d(image, kernel, stride: int = 1, bias: float = 0.0) -> np.ndarray:
-    """A single-channel 'valid' convolution of image (H, W) with kernel (k, k): one image,
-    one input channel, one filter, through ``reference.conv2d_forward``. -> (Ho, Wo)."""
+    """A 'valid' convolution of image (H, W) with kernel (k, k) -> (Ho, Wo):
+    one image, one channel, one filter, through ``reference.conv2d_forward``."""
     X = np.asarray(image, np.float64)[None, :, :, None]  # (1, H, W, 1)
     W = np.asarray(kernel, np.float64)[:, :, None, None]  # (k, k, 1, 1)
-    return reference.conv2d_forward(X, W, np.array([bias]), (stride, stride))[0, :, :, 0]
+    Z = reference.conv2d_forward(X, W, np.array([bias]), (stride, stride))
+    return Z[0, :, :, 0]
 
 
 def max_pool(image, size: int = 2) -> np.ndarray:

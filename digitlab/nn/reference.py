@@ -56,7 +56,8 @@ def softmax_backward(Z, dA):
     # Z, dA: (N, K). The Jacobian of one row: ∂p_i/∂z_j = p_i (δ_ij - p_j)
     P = softmax(Z)
     J = P[:, :, None] * (np.eye(Z.shape[1]) - P[:, None, :])  # (N, K, K)
-    return np.einsum("nij,ni->nj", J, dA)  # dZ_j = Σ_i dA_i ∂p_i/∂z_j
+    # dZ_j = Σ_i dA_i ∂p_i/∂z_j
+    return np.einsum("nij,ni->nj", J, dA)
 
 
 ACTIVATIONS = {"linear": (linear, linear_backward), "relu": (relu, relu_backward),
@@ -81,17 +82,18 @@ def dense_backward(X, W, dZ):
 
 
 def same_padding(size: int, k: int, stride: int) -> tuple[int, int]:
-    """(before, after) so that the output has ceil(size / stride) pixels; the odd one after."""
+    """(before, after): the output gets ceil(size / stride) pixels; any odd one after."""
     out = -(-size // stride)
     total = max((out - 1) * stride + k - size, 0)
     return total // 2, total - total // 2
 
 
 def pad(X, window, stride, padding: str, value=0.0):
-    # X: (N, H, W, C) -> Xp: (N, H + top + bottom, W + left + right, C), and (top, left)
+    # X: (N, H, W, C) -> Xp: (N, top + H + bottom, left + W + right, C), (top, left)
     if padding == "valid":
         return X, (0, 0)
-    (t, b), (l, r) = [same_padding(X.shape[1 + a], window[a], stride[a]) for a in (0, 1)]
+    t, b = same_padding(X.shape[1], window[0], stride[0])  # rows
+    l, r = same_padding(X.shape[2], window[1], stride[1])  # columns
     return np.pad(X, ((0, 0), (t, b), (l, r), (0, 0)), constant_values=value), (t, l)
 
 
@@ -107,13 +109,16 @@ def conv2d_forward(X, W, b, stride=(1, 1), padding="valid"):
     Z = np.zeros((len(X), Ho, Wo, W.shape[3]))
     for r in range(Ho):
         for c in range(Wo):
-            patch = Xp[:, r * sh : r * sh + kh, c * sw : c * sw + kw, :]  # (N, kh, kw, C_in)
-            Z[:, r, c, :] = np.tensordot(patch, W, axes=3) + b  # Σ over kh, kw, C_in -> (N, C_out)
+            # the window under output pixel (r, c): (N, kh, kw, C_in)
+            patch = Xp[:, r * sh : r * sh + kh, c * sw : c * sw + kw, :]
+            # Σ over kh, kw, C_in of patch · W -> (N, C_out)
+            Z[:, r, c, :] = np.tensordot(patch, W, axes=3) + b
     return Z
 
 
 def conv2d_backward(X, W, dZ, stride=(1, 1), padding="valid"):
-    # dZ: (N, H', W', C_out) -> dX: (N, H, W, C_in), dW: (kh, kw, C_in, C_out), db: (C_out,)
+    # dZ: (N, H', W', C_out)
+    # -> dX: (N, H, W, C_in), dW: (kh, kw, C_in, C_out), db: (C_out,)
     kh, kw, _, _ = W.shape
     (sh, sw) = stride
     Xp, (top, left) = pad(X, (kh, kw), stride, padding)
@@ -121,10 +126,13 @@ def conv2d_backward(X, W, dZ, stride=(1, 1), padding="valid"):
     for r in range(dZ.shape[1]):
         for c in range(dZ.shape[2]):
             rows, cols = slice(r * sh, r * sh + kh), slice(c * sw, c * sw + kw)
-            g = dZ[:, r, c, :]  # (N, C_out): how much each output pixel pulls
-            dW += np.tensordot(Xp[:, rows, cols, :], g, axes=(0, 0))  # Σ over N -> (kh, kw, C_in, C_out)
-            dXp[:, rows, cols, :] += np.tensordot(g, W, axes=(1, 3))  # (N, kh, kw, C_in)
-    dX = dXp[:, top : top + X.shape[1], left : left + X.shape[2], :]  # the padding gets no gradient
+            g = dZ[:, r, c, :]  # (N, C_out): the gradient at output pixel (r, c)
+            # every weight met this window: Σ over N -> (kh, kw, C_in, C_out)
+            dW += np.tensordot(Xp[:, rows, cols, :], g, axes=(0, 0))
+            # every pixel of the window met every weight: (N, kh, kw, C_in)
+            dXp[:, rows, cols, :] += np.tensordot(g, W, axes=(1, 3))
+    # the padding gets no gradient
+    dX = dXp[:, top : top + X.shape[1], left : left + X.shape[2], :]
     return dX, dW, dZ.sum(axis=(0, 1, 2))
 
 
@@ -139,12 +147,14 @@ def maxpool2d_forward(X, size=(2, 2), stride=(2, 2), padding="valid"):
     Y = np.zeros((len(X), Ho, Wo, X.shape[3]))
     for r in range(Ho):
         for c in range(Wo):
-            Y[:, r, c, :] = Xp[:, r * sh : r * sh + ph, c * sw : c * sw + pw, :].max(axis=(1, 2))
+            window = Xp[:, r * sh : r * sh + ph, c * sw : c * sw + pw, :]
+            Y[:, r, c, :] = window.max(axis=(1, 2))
     return Y
 
 
 def maxpool2d_backward(X, dY, size=(2, 2), stride=(2, 2), padding="valid"):
-    # dY: (N, H', W', C) -> dX: (N, H, W, C): each window's gradient goes to its first maximum
+    # dY: (N, H', W', C) -> dX: (N, H, W, C)
+    # each window's gradient goes to its (first) maximum, the rest get 0
     (ph, pw), (sh, sw) = size, stride
     Xp, (top, left) = pad(X, size, stride, padding, value=-np.inf)
     N, _, _, C = X.shape
@@ -154,7 +164,8 @@ def maxpool2d_backward(X, dY, size=(2, 2), stride=(2, 2), padding="valid"):
             rows, cols = slice(r * sh, r * sh + ph), slice(c * sw, c * sw + pw)
             window = Xp[:, rows, cols, :].reshape(N, ph * pw, C)
             first = window.argmax(axis=1)  # (N, C): the first maximum, row by row
-            mask = np.arange(ph * pw)[None, :, None] == first[:, None, :]  # (N, ph·pw, C)
+            # (N, ph·pw, C): True where the maximum is
+            mask = np.arange(ph * pw)[None, :, None] == first[:, None, :]
             dXp[:, rows, cols, :] += (mask * dY[:, r, c, None, :]).reshape(N, ph, pw, C)
     return dXp[:, top : top + X.shape[1], left : left + X.shape[2], :]
 
@@ -169,6 +180,6 @@ def cross_entropy(P, y):
 
 def softmax_cross_entropy_backward(Z, y):
     # Z: (N, K) logits -> dL/dZ: (N, K) = (softmax(Z) - onehot(y)) / N
-    # (the chain rule through softmax_backward and d(-log p)/dp = -1/p simplifies to this)
+    # (the chain rule: softmax_backward of d(-log p)/dp = -1/p, simplified)
     Y = np.eye(Z.shape[1])[y]
     return (softmax(Z) - Y) / len(Z)
