@@ -30,7 +30,7 @@ def images(n=16, shape=(28, 28, 1), seed=1):
     return np.random.default_rng(seed).random((n,) + shape, dtype=np.float32)
 
 
-def test_seed_cnn_matches_keras(keras):
+def test_tutorial_cnn_matches_keras(keras):
     L = keras.layers
     km = keras.Sequential([keras.Input((28, 28, 1)), L.Conv2D(32, (3, 3), activation="relu"),
                            L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D((2, 2)), L.Dropout(0.25),
