@@ -1,11 +1,15 @@
-"""Training jobs and the trainer worker process.
+"""The trainer pool the server shares: :class:`Worker`, its job queue and the jobs' states.
 
-``Worker`` owns one child process (multiprocessing *spawn*), started once and kept
-warm; only that process imports TensorFlow. Jobs run one at a time; later jobs wait
-in a queue kept in the parent (so positions and cancelling are free). The child
-streams events through a multiprocessing queue; a listener thread in the parent
-folds them into per-job state under a lock, so ``status()`` is a dictionary copy
-(no IPC round trip) and several Streamlit sessions can share one ``Worker``.
+Three modules make training (docs/architecture.md, "Training jobs and the trainer process"):
+
+* :mod:`digitlab.jobs` — one job, load → train → evaluate → save (:func:`run_job`);
+* :mod:`digitlab.trainer_process` — the child process that runs jobs, its Stop flag and lifetime;
+* this module — the server's side: ``Worker`` owns one trainer process (multiprocessing
+  *spawn*), started once and kept warm; only that process imports TensorFlow. Jobs run one
+  at a time; later jobs wait in a queue kept here (so positions and cancelling are free).
+  The child streams events through a multiprocessing queue; a listener thread folds them
+  into per-job state under a lock, so ``status()`` is a dictionary copy (no IPC round trip)
+  and every Streamlit session shares one ``Worker``.
 
 Events (dicts, each with ``job`` and a per-job ``seq``):
 
@@ -16,31 +20,27 @@ Events (dicts, each with ``job`` and a per-job ``seq``):
   "code": ..., "params": {...}}`` (a :class:`digitlab.errors.DigitLabError`'s code and params, else None and {};
   a page words it with :func:`digitlab.texts.error_message`)
 
-Stop: a shared event polled by the trainers every batch (numpy, Keras) or every
-chunk of ~8 batches (scikit-learn), so a running job ends within about a second. A
-thread in the child acknowledges the Stop at once (a ``stopping`` event): an
-acknowledged job is left to reach its next poll however busy the machine is (an
-epoch's validation pass can take seconds under load, and killing it then lost the
-epoch that had finished), and is terminated only if it still runs ``stop_timeout``
-seconds (60 s) after Stop. A process that does not even acknowledge within
-``stop_grace`` seconds (3 s) is stuck and terminated. Either way a fresh worker is
-spawned and the queue goes on.
+Stop: a shared flag polled by the trainers every batch (numpy, Keras) or every
+chunk of ~8 batches (scikit-learn), so a running job ends within about a second. The
+child acknowledges the Stop at once (a ``stopping`` event): an acknowledged job is left
+to reach its next poll however busy the machine is (an epoch's validation pass can take
+seconds under load, and killing it then lost the epoch that had finished), and is
+terminated only if it still runs ``stop_timeout`` seconds (60 s) after Stop. A process
+that does not even acknowledge within ``stop_grace`` seconds (3 s) is stuck and
+terminated. Either way a fresh trainer is spawned and the queue goes on.
 
-Lifetime: the child ends with its parent, by any signal. It watches its parent's pid
-twice a second and exits when it changes (the parent died: SIGKILL included);
-``PR_SET_PDEATHSIG`` is not used because it fires when the *thread* that started the
-child ends, and the Worker may be started from a short-lived Streamlit script thread.
-On SIGTERM/SIGINT the server shuts the worker down from ``app.py``'s lifespan (uvicorn
-re-raises the signal after its shutdown, so ``atexit`` alone never ran).
+Lifetime: the child ends with its parent, by any signal (:mod:`digitlab.trainer_process`).
+On SIGTERM/SIGINT the server shuts the worker down from ``app.py``'s lifespan
+(:func:`server_lifespan`; uvicorn re-raises the signal after its shutdown, so ``atexit``
+alone never ran).
 
 A stopped job **keeps its partial model** when at least one epoch (or, for the
 binary net, one reported step) finished: it is saved like any other with
 ``meta["stopped"] = True``; the job's ``model`` names it. Stopped before that, or
 terminated, nothing is saved. Either way the store is consistent (saves are atomic).
 
-Default models (issue item 5): :meth:`Worker.ensure_defaults` queues the default
-MLP and CNN when the store is empty; :func:`get_worker` calls it unless
-``DIGITLAB_NO_DEFAULTS=1``.
+Default models: :meth:`Worker.ensure_defaults` queues :data:`digitlab.defaults.DEFAULT_MODELS`
+when the store is empty; :func:`get_worker` calls it unless ``DIGITLAB_NO_DEFAULTS=1``.
 """
 from __future__ import annotations
 
@@ -52,19 +52,21 @@ import multiprocessing as mp
 import os
 import queue as queue_mod
 import signal
-import sys
 import threading
 import time
-import traceback
 import uuid
-from pathlib import Path
 
 import numpy as np
 
-from . import data, models, room, store
-from .errors import DigitLabError
+from . import models, room, store, trainer_process
+from .defaults import DEFAULT_MODELS
+from .evaluation import official_test_path
+from .jobs import run_job
+from .states import ACTIVE, ERROR, FINISHED, QUEUED, RUNNING, STATES, STOPPED
 
-STATES = ("queued", "running", "done", "stopped", "error")
+__all__ = ["DEFAULT_MODELS", "STATES", "Worker", "current_worker", "defaults_enabled", "get_worker", "is_job_id",
+           "official_test_path", "run_job", "server_lifespan"]
+
 
 
 def is_job_id(s) -> bool:
@@ -78,253 +80,6 @@ def is_job_id(s) -> bool:
 MAX_BATCH_EVENTS = 500
 KEPT_BATCHES = 120  # batch events a finished job keeps (its live chart showed at most that many)
 MAX_FINISHED_JOBS = 200  # finished jobs remembered (status/events) before the oldest are forgotten
-BATCH_EVENT_INTERVAL = 0.1  # seconds between forwarded batch events
-
-# (name, kind, preset, overrides): trained in this order, the fast MLP first
-DEFAULT_MODELS = [
-    ("default-mlp", "numpy-mlp", "wide", {"val_fraction": 0.05}),  # ~7 s; 96.9% on the official test set
-    ("default-cnn", "keras-cnn", "augmented", {}),  # ~2-3.5 min; ~99.0% on the official test set
-]
-
-
-def official_test_path() -> Path | None:
-    """``../shared/data`` beside the repository (the official MNIST test set), when there."""
-    p = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-    return p if p.is_dir() and any("idx3" in q.name for q in p.iterdir()) else None
-
-
-# ---------------------------------------------------------------- running one job (any process)
-
-
-def evaluate(predictor: models.Predictor, ds: data.Dataset) -> dict:
-    """accuracy (and n) of a predictor on a labelled dataset; binary models use only 0s and 1s."""
-    if predictor.classes == 2:
-        ds = data.binary_subset(ds)
-    if not len(ds):
-        return {"accuracy": None, "n": 0}
-    p = predictor.predict_proba(ds.images)
-    return {"accuracy": float(np.mean(p.argmax(1) == ds.labels)), "n": len(ds)}
-
-
-def run_job(job: dict, emit, should_stop) -> dict:
-    """Train one job and save the model. ``job``: kind, config (dict), preset, data, name,
-    seed, test (data spec or None). Returns the final event (done/stopped)."""
-    from threadpoolctl import threadpool_limits
-
-    kind, seed = job["kind"], int(job.get("seed", 0))
-    mk = models.get_kind(kind)
-    cfg = models.config_from_dict(kind, job.get("config"), job.get("preset"))
-    emit({"type": "phase", "phase": "loading data"})
-    ds = data.load(job.get("data") or "sample")
-    if not ds.has_labels:
-        raise data.DataError(f"{ds.name} has no labels; training needs a labelled dataset")
-    train_ds, val_ds = data.stratified_split(ds, cfg.val_fraction, seed)
-    if cfg.max_train and cfg.max_train < len(train_ds):
-        train_ds = train_ds.subset(np.arange(cfg.max_train))
-    if mk.uses_tensorflow and "tensorflow" not in __import__("sys").modules:
-        emit({"type": "phase", "phase": "importing TensorFlow"})
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import tensorflow  # noqa: F401  (6-10 s, once per worker)
-    emit({"type": "phase", "phase": "training"})
-    epochs_seen = []
-
-    def cb(ev):
-        if ev.get("type") == "epoch":
-            epochs_seen.append(ev)
-        emit(ev)
-
-    t0 = time.perf_counter()
-    with threadpool_limits(limits=mk.blas_threads):
-        trained = mk.train(cfg, train_ds, val_ds, seed=seed, callback=cb, should_stop=should_stop)
-    train_seconds = time.perf_counter() - t0
-    stopped = trained.stopped or should_stop()
-    if stopped and not epochs_seen:
-        return {"type": "stopped", "model": None, "metrics": {}}
-    emit({"type": "phase", "phase": "evaluating"})
-    predictor = models.build_predictor(kind, trained.spec, trained.arrays)
-    metrics = {"val_accuracy": evaluate(predictor, val_ds)["accuracy"], "train_accuracy":
-               evaluate(predictor, train_ds.subset(np.arange(min(len(train_ds), 2000))))["accuracy"]}
-    test_spec = job.get("test")
-    if test_spec:
-        try:
-            te = data.load(str(test_spec))
-            if te.has_labels:
-                metrics["test_accuracy"] = evaluate(predictor, te)["accuracy"]
-                metrics["test_data"] = te.name
-        except data.DataError as e:
-            metrics["test_error"] = str(e)
-    emit({"type": "phase", "phase": "saving"})
-    # a chosen name is used as given (store.save refuses a taken one); only a generated name gets a suffix
-    name = job.get("name") or store.unique_name(f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
-    meta = {
-        "config": models.config_dict(cfg), "preset": job.get("preset"), "dataset": {"spec": job.get("data") or "sample",
-        "name": ds.name, "n_train": len(train_ds), "n_val": len(val_ds)}, "seed": seed,
-        "epochs": int(epochs_seen[-1].get("epoch") or len(epochs_seen)), "metrics": metrics, "curves": _curves(trained.history, epochs_seen),
-        "train_seconds": round(train_seconds, 2), "stopped": bool(stopped), "job": job.get("id"),
-        "owner": job.get("owner"),
-    }
-    files, tmpdir = None, None
-    if trained.keras_model is not None:
-        tmpdir = store.models_dir() / f".tmp-keras-{uuid.uuid4().hex[:8]}"
-        tmpdir.mkdir()
-        kp = tmpdir / "model.keras"
-        trained.keras_model.save(kp)
-        files = {"keras": kp}
-    try:
-        store.save(name, kind=kind, arrays=trained.arrays, spec=trained.spec, meta=meta, files=files)
-    finally:
-        if tmpdir is not None:
-            import shutil
-
-            shutil.rmtree(tmpdir, ignore_errors=True)
-    return {"type": "stopped" if stopped else "done", "model": name, "metrics": metrics}
-
-
-def _curves(history: dict, epochs_seen: list) -> dict:
-    keys = ("loss", "accuracy", "val_loss", "val_accuracy", "seconds")
-    if epochs_seen:
-        return {"epoch": [e.get("epoch") for e in epochs_seen], **{k: [e.get(k) for e in epochs_seen] for k in keys}}
-    return {k: list(history.get(k, [])) for k in keys}
-
-
-# ---------------------------------------------------------------- the child process
-
-
-PARENT_POLL_S = 0.5  # how often the child checks that its parent is alive
-
-
-def _watch_parent(parent_pid: int):
-    """Child side: end this process as soon as its parent is gone (reparented: a new ppid)."""
-    while True:
-        time.sleep(PARENT_POLL_S)
-        if os.getppid() != parent_pid:
-            os._exit(3)  # nothing to save for: the store stays consistent (saves are atomic)
-
-
-class StopFlag:
-    """The Stop request shared by the server and its trainer: one byte of shared memory.
-
-    Not a ``multiprocessing.Event``: its ``set()`` waits for every process sleeping in
-    ``wait()`` to wake, and its lock stays taken if a process dies (or is stopped) while
-    holding it, so one frozen or killed trainer could hang the server's Stop button.
-    A lock-free byte has neither problem: the parent writes it, the child reads it."""
-
-    def __init__(self, ctx):
-        self._v = ctx.RawValue("b", 0)
-
-    def set(self):
-        self._v.value = 1
-
-    def clear(self):
-        self._v.value = 0
-
-    def is_set(self) -> bool:
-        return self._v.value == 1
-
-
-def _acknowledge_stop(stop_flag: StopFlag, ev_q, jid: str, done: threading.Event):
-    """Child side: report a Stop the moment it is asked (the trainer honours it at its next poll)."""
-    while not done.wait(0.1):
-        if stop_flag.is_set():
-            ev_q.put({"type": "stopping", "job": jid, "t": time.time()})
-            return
-
-
-def _worker_main(job_q, ev_q, stop_ev, parent_pid: int | None = None):
-    """Child process: take jobs from ``job_q`` until None; events to ``ev_q``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the server's terminal is the parent's business
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if parent_pid is not None:
-        threading.Thread(target=_watch_parent, args=(parent_pid,), name="digitlab-parent-watch", daemon=True).start()
-    ev_q.put({"type": "ready", "pid": os.getpid()})
-    while True:
-        job = job_q.get()
-        if job is None:
-            break
-        jid = job["id"]
-        if job.get("home"):
-            os.environ["DIGITLAB_HOME"] = job["home"]
-        last = [0.0]
-
-        def emit(ev, jid=jid):
-            if ev.get("type") == "batch":
-                now = time.monotonic()
-                if now - last[0] < BATCH_EVENT_INTERVAL and ev.get("batch") != ev.get("n_batches"):
-                    return
-                last[0] = now
-            ev_q.put({**ev, "job": jid, "t": time.time()})
-
-        ev_q.put({"type": "started", "job": jid, "t": time.time(), "pid": os.getpid()})
-        done = threading.Event()
-        threading.Thread(target=_acknowledge_stop, args=(stop_ev, ev_q, jid, done), daemon=True).start()
-        try:
-            if job.get("_test_hook"):
-                emit = _test_hook(job["_test_hook"], emit, stop_ev.is_set)
-            final = run_job(job, emit, stop_ev.is_set)
-        except BaseException as e:  # noqa: BLE001 - reported as the job's error; the worker goes on
-            coded = isinstance(e, DigitLabError)  # its params are JSON-friendly, so they cross the queue
-            final = {"type": "error", "error": f"{type(e).__name__}: {e}", "code": e.code if coded else None,
-                     "params": e.params if coded else {}, "traceback": traceback.format_exc(limit=8)}
-        done.set()
-        ev_q.put({**final, "job": jid, "t": time.time()})
-
-
-def _test_hook(hook: str, emit, should_stop):
-    """Misbehaving jobs for the tests: ``raise`` raises, ``hang`` ignores Stop, ``freeze`` stops its
-    process (SIGSTOP), ``sleep:S`` sleeps,
-    ``slow-epoch-end:S`` spends S seconds (not polling Stop) before reporting its first epoch,
-    as a busy machine's validation pass does. Returns the ``emit`` the job then uses."""
-    if hook.startswith("slow-epoch-end:"):
-        delay, slowed = float(hook.split(":")[1]), []
-
-        def slow_emit(ev):
-            if ev.get("type") == "epoch" and not slowed:
-                slowed.append(ev)
-                emit({"type": "phase", "phase": "epoch end (test delay)"})
-                time.sleep(delay)
-            emit(ev)
-        return slow_emit
-    if hook == "raise":
-        raise RuntimeError("boom (test hook)")
-    if hook == "freeze":  # the whole process stops (SIGSTOP): it cannot even acknowledge a Stop
-        emit({"type": "phase", "phase": "frozen"})
-        time.sleep(0.5)  # the queue's feeder thread sends the event first
-        os.kill(os.getpid(), signal.SIGSTOP)
-    if hook == "hang":
-        emit({"type": "phase", "phase": "hanging"})
-        while True:
-            time.sleep(0.05)
-    if hook.startswith("sleep:"):
-        end = time.monotonic() + float(hook.split(":")[1])
-        while time.monotonic() < end and not should_stop():
-            time.sleep(0.02)
-    return emit
-
-
-# ---------------------------------------------------------------- the parent side
-
-
-_main_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _no_main_reimport():
-    """Spawn re-imports the parent's ``__main__`` in the child (Streamlit's launcher, pytest,
-    or a script read from stdin, which fails). The child needs only this module, so hide
-    ``__main__``'s file and spec while the process starts."""
-    main = sys.modules.get("__main__")
-    with _main_lock:
-        saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
-        try:
-            if main is not None:
-                main.__dict__.pop("__file__", None)
-                main.__dict__["__spec__"] = None
-            yield
-        finally:
-            if main is not None:
-                main.__dict__.pop("__spec__", None)
-                main.__dict__.update(saved)
-
 
 class _Job:
     __slots__ = ("id", "kind", "name", "preset", "config", "data", "seed", "test", "state", "error", "error_code",
@@ -355,7 +110,6 @@ class Worker:
         self._homes: dict[str, str] = {}  # job id -> DIGITLAB_HOME at submit time (the child follows it)
         self.stop_grace = stop_grace  # seconds for the child to acknowledge a Stop
         self.stop_timeout = stop_timeout  # seconds for an acknowledged job to end
-        self.generation = 0
         self.pid = None
         self._ids = itertools.count(1)
         if start:
@@ -366,13 +120,9 @@ class Worker:
     # ---- process management (listener thread or under the lock)
 
     def _spawn(self):
-        self._job_q, self._ev_q, self._stop_ev = self._ctx.Queue(), self._ctx.Queue(), StopFlag(self._ctx)
-        self._proc = self._ctx.Process(target=_worker_main, args=(self._job_q, self._ev_q, self._stop_ev, os.getpid()),
-                                       name="digitlab-trainer", daemon=True)
-        with _no_main_reimport():
-            self._proc.start()
+        self._job_q, self._ev_q, self._stop_ev = self._ctx.Queue(), self._ctx.Queue(), trainer_process.StopFlag(self._ctx)
+        self._proc = trainer_process.spawn(self._ctx, self._job_q, self._ev_q, self._stop_ev)
         self.pid = self._proc.pid
-        self.generation += 1
 
     def _kill(self):
         p = self._proc
@@ -402,7 +152,7 @@ class Worker:
         jid = self._queue.pop(0)
         j = self._jobs[jid]
         self._stop_ev.clear()
-        j.state, j.started = "running", time.time()
+        j.state, j.started = RUNNING, time.time()
         self._running = jid
         msg = {"id": jid, "kind": j.kind, "preset": j.preset, "config": j.config, "data": j.data, "name": j.name,
                "seed": j.seed, "test": j.test, "home": self._homes.get(jid), "_test_hook": j.hook, "owner": j.owner}
@@ -430,7 +180,7 @@ class Worker:
 
     def _prune(self):
         """Forget the oldest finished jobs beyond MAX_FINISHED_JOBS (a long-running server)."""
-        done = [j for j in self._jobs.values() if j.state in ("done", "stopped", "error")]
+        done = [j for j in self._jobs.values() if j.state in FINISHED]
         excess = len(done) - MAX_FINISHED_JOBS
         for j in sorted(done, key=lambda j: j.finished or 0)[:max(0, excess)]:
             self._jobs.pop(j.id, None)
@@ -486,7 +236,7 @@ class Worker:
             self._finish(j, typ)
         elif typ == "error":
             j.traceback, j.error_code, j.error_params = ev.get("traceback"), ev.get("code"), ev.get("params") or {}
-            self._finish(j, "error", ev.get("error"))
+            self._finish(j, ERROR, ev.get("error"))
         self._cond.notify_all()
 
     def _watchdog(self):
@@ -501,7 +251,7 @@ class Worker:
             self._kill()
             j.events.append({"type": "stopped", "job": jid, "seq": len(j.events), "t": time.time(),
                              "model": None, "terminated": True})
-            self._finish(j, "stopped", None)
+            self._finish(j, STOPPED, None)
             j.phase = "terminated (ignored Stop)"
             self._spawn()
         elif not alive:
@@ -509,7 +259,7 @@ class Worker:
             self._kill()
             err = f"the trainer process died (exit code {code})"
             j.events.append({"type": "error", "job": jid, "seq": len(j.events), "t": time.time(), "error": err})
-            self._finish(j, "error", err)
+            self._finish(j, ERROR, err)
             if not self._closed:
                 self._spawn()
 
@@ -533,11 +283,11 @@ class Worker:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the worker has been shut down")
-            if name is not None and any(j.name == name and j.state in ("queued", "running") for j in self._jobs.values()):
+            if name is not None and any(j.name == name and j.state in ACTIVE for j in self._jobs.values()):
                 raise store.ModelExistsError(f"a job already trains a model named {name!r}")
             jid = f"j{next(self._ids)}-{uuid.uuid4().hex[:6]}"
             self._jobs[jid] = _Job(id=jid, kind=kind, name=name, preset=preset, config=models.config_dict(cfg),
-                                   data=str(data), seed=int(seed), test=test, state="queued", submitted=time.time(),
+                                   data=str(data), seed=int(seed), test=test, state=QUEUED, submitted=time.time(),
                                    hook=_hook, owner=owner)
             self._homes[jid] = str(store.home())
             self._queue.append(jid)
@@ -557,7 +307,7 @@ class Worker:
             return {
                 "id": j.id, "state": j.state, "kind": j.kind, "name": j.name, "error": j.error, "model": j.model,
                 "error_code": j.error_code, "error_params": dict(j.error_params or {}),
-                "position": self._queue.index(j.id) + 1 if j.state == "queued" else 0,
+                "position": self._queue.index(j.id) + 1 if j.state == QUEUED else 0,
                 "progress": j.progress, "phase": j.phase, "epochs": list(j.epochs), "batches": list(j.batches),
                 "metrics": j.metrics, "started": j.started, "finished": j.finished, "submitted": j.submitted,
                 "config": j.config, "data": j.data, "seed": j.seed, "stop_requested": j.stop_requested is not None,
@@ -593,12 +343,12 @@ class Worker:
             j = self._job(job_id)
             if room.workshop_enabled() and not room.can_manage(j.owner, by, instructor=instructor is True):
                 raise room.NotAllowedError(f"job {job_id} is not yours to stop", "not_yours")
-            if j.state == "queued":
+            if j.state == QUEUED:
                 self._queue.remove(job_id)
                 j.events.append({"type": "stopped", "job": job_id, "seq": len(j.events), "t": time.time(),
                                  "model": None, "cancelled": True})
-                self._finish(j, "stopped")
-            elif j.state == "running" and j.stop_requested is None:
+                self._finish(j, STOPPED)
+            elif j.state == RUNNING and j.stop_requested is None:
                 j.stop_requested = time.time()
                 self._stop_ev.set()
             return self.status(job_id)
@@ -607,7 +357,7 @@ class Worker:
         """Block until the job is done/stopped/error (or ``timeout``); returns its status."""
         end = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while self._job(job_id).state in ("queued", "running"):
+            while self._job(job_id).state in ACTIVE:
                 left = None if end is None else end - time.monotonic()
                 if left is not None and left <= 0:
                     break
@@ -620,7 +370,7 @@ class Worker:
         with self._lock:
             if not force and not store.is_empty():
                 return []
-            busy = {j.name for j in self._jobs.values() if j.state in ("queued", "running")}
+            busy = {j.name for j in self._jobs.values() if j.state in ACTIVE}
             t = test if test is not None else (str(official_test_path()) if official_test_path() else None)
             ids = []
             for name, kind, preset, over in DEFAULT_MODELS:

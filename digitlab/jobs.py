@@ -1,0 +1,147 @@
+"""One training job, from its description to a saved model: load, train, evaluate, save.
+
+:func:`run_job` is what the trainer process (:mod:`digitlab.training`) runs for every job,
+and what the CLI's ``train`` and the tests call directly in their own process. A job is a
+plain dict (it crosses a process boundary)::
+
+    {"id", "kind", "preset", "config": {...}, "data": "sample", "name": None or "my-mlp",
+     "seed": 0, "test": data spec of a labelled test set or None, "owner": participant or None}
+
+``emit(event)`` receives the job's events (``phase``, ``batch``, ``epoch``; see
+:mod:`digitlab.training` for their fields) and ``should_stop()`` is polled by the trainers.
+The return value is the final event: ``{"type": "done" | "stopped", "model", "metrics"}``.
+See docs/architecture.md, "Training jobs and the trainer process".
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from . import data, models, store
+from .evaluation import evaluate
+
+TRAIN_ACCURACY_SAMPLE = 2000  # training accuracy is measured on the first 2,000 training images
+
+
+@dataclass
+class Split:
+    """The job's data: the whole dataset, and the training / validation parts of it."""
+
+    full: data.Dataset
+    train: data.Dataset
+    val: data.Dataset
+
+
+def run_job(job: dict, emit, should_stop) -> dict:
+    """Train one job and save the model; returns the final event (done/stopped)."""
+    kind, seed = job["kind"], int(job.get("seed", 0))
+    cfg = models.config_from_dict(kind, job.get("config"), job.get("preset"))  # ConfigError on bad input
+    emit({"type": "phase", "phase": "loading data"})
+    split = load_split(job.get("data") or "sample", cfg, seed)
+    trained, epochs_seen, seconds = train(kind, cfg, split, seed, emit, should_stop)
+    stopped = trained.stopped or should_stop()
+    if stopped and not epochs_seen:  # stopped before anything was learnt: nothing to keep
+        return {"type": "stopped", "model": None, "metrics": {}}
+    emit({"type": "phase", "phase": "evaluating"})
+    metrics = measure(models.build_predictor(kind, trained.spec, trained.arrays), split, job.get("test"))
+    emit({"type": "phase", "phase": "saving"})
+    meta = describe(job, cfg, split, trained, epochs_seen, metrics, seconds, stopped)
+    name = save(job, kind, trained, meta)
+    return {"type": "stopped" if stopped else "done", "model": name, "metrics": metrics}
+
+
+# ---------------------------------------------------------------- the four steps
+
+
+def load_split(spec: str, cfg, seed: int) -> Split:
+    """Load the dataset ``spec`` and split it (stratified, ``cfg.val_fraction``); ``cfg.max_train``
+    caps the training part. A dataset without labels is a :class:`digitlab.data.DataError`."""
+    ds = data.load(spec)
+    if not ds.has_labels:
+        raise data.DataError(f"{ds.name} has no labels; training needs a labelled dataset")
+    train_ds, val_ds = data.stratified_split(ds, cfg.val_fraction, seed)
+    if cfg.max_train and cfg.max_train < len(train_ds):
+        train_ds = train_ds.subset(np.arange(cfg.max_train))
+    return Split(ds, train_ds, val_ds)
+
+
+def train(kind: str, cfg, split: Split, seed: int, emit, should_stop):
+    """Run the kind's trainer with its BLAS thread count; returns (Trained, epoch events, seconds)."""
+    mk = models.get_kind(kind)
+    if mk.uses_tensorflow and "tensorflow" not in sys.modules:
+        emit({"type": "phase", "phase": "importing TensorFlow"})  # 6-10 s, once per trainer process
+    trainer = mk.trainer()  # imports the kind's trainer module (TensorFlow for keras-cnn)
+    emit({"type": "phase", "phase": "training"})
+    epochs_seen: list[dict] = []
+
+    def forward(ev):
+        if ev.get("type") == "epoch":
+            epochs_seen.append(ev)
+        emit(ev)
+
+    t0 = time.perf_counter()
+    with threadpool_limits(limits=mk.blas_threads):
+        trained = trainer(cfg, split.train, split.val, seed=seed, callback=forward, should_stop=should_stop)
+    return trained, epochs_seen, time.perf_counter() - t0
+
+
+def measure(predictor, split: Split, test_spec) -> dict:
+    """Validation and training accuracy, and the test set's when the job names one."""
+    sample = split.train.subset(np.arange(min(len(split.train), TRAIN_ACCURACY_SAMPLE)))
+    metrics = {"val_accuracy": evaluate(predictor, split.val)["accuracy"],
+               "train_accuracy": evaluate(predictor, sample)["accuracy"]}
+    if test_spec:
+        try:
+            test = data.load(str(test_spec))
+        except data.DataError as e:  # a missing test set costs the metric, not the model
+            metrics["test_error"] = str(e)
+            return metrics
+        if test.has_labels:
+            metrics["test_accuracy"] = evaluate(predictor, test)["accuracy"]
+            metrics["test_data"] = test.name
+    return metrics
+
+
+def describe(job: dict, cfg, split: Split, trained, epochs_seen: list, metrics: dict, seconds: float,
+             stopped: bool) -> dict:
+    """The stored model's ``meta``: how it was trained and what it reached."""
+    return {
+        "config": models.config_dict(cfg), "preset": job.get("preset"),
+        "dataset": {"spec": job.get("data") or "sample", "name": split.full.name, "n_train": len(split.train),
+                    "n_val": len(split.val)},
+        "seed": int(job.get("seed", 0)), "epochs": int(epochs_seen[-1].get("epoch") or len(epochs_seen)),
+        "metrics": metrics, "curves": curves(trained.history, epochs_seen), "train_seconds": round(seconds, 2),
+        "stopped": bool(stopped), "job": job.get("id"), "owner": job.get("owner"),
+    }
+
+
+def save(job: dict, kind: str, trained, meta: dict) -> str:
+    """Save the model in the store; returns its name. A chosen name is used as given
+    (:func:`digitlab.store.save` refuses a taken one); only a generated name gets a suffix."""
+    name = job.get("name") or store.unique_name(f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
+    tmpdir, files = None, None
+    if trained.keras_model is not None:  # keras-cnn also keeps Keras's own file beside the NumPy arrays
+        tmpdir = store.models_dir() / f".tmp-keras-{uuid.uuid4().hex[:8]}"
+        tmpdir.mkdir()
+        trained.keras_model.save(tmpdir / "model.keras")
+        files = {"keras": tmpdir / "model.keras"}
+    try:
+        store.save(name, kind=kind, arrays=trained.arrays, spec=trained.spec, meta=meta, files=files)
+    finally:
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    return name
+
+
+def curves(history: dict, epochs_seen: list) -> dict:
+    """The learning curves to store: from the epoch events when there were any, else the trainer's history."""
+    keys = ("loss", "accuracy", "val_loss", "val_accuracy", "seconds")
+    if epochs_seen:
+        return {"epoch": [e.get("epoch") for e in epochs_seen], **{k: [e.get(k) for e in epochs_seen] for k in keys}}
+    return {k: list(history.get(k, [])) for k in keys}
