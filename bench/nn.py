@@ -20,16 +20,15 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from digitlab import tutorial_binary
+from digitlab import evaluation, tutorial_binary
 from digitlab.data import binary_subset, load_idx, load_sample, to_float
 from digitlab.nn import RECIPES, Adam, mlp, tutorial_cnn, train_recipe
 
-TEST_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "t10k-images-idx3-ubyte.gz"
+TEST_IMAGES = evaluation.test_data_dir() / "t10k-images-idx3-ubyte.gz"  # $DIGITLAB_TEST_DATA
 BATCH = 128
 
 

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from digitlab import evaluation
+
 os.environ["DIGITLAB_OFFLINE"] = "1"
 os.environ["DIGITLAB_NO_DEFAULTS"] = "1"
 os.environ.setdefault("DIGITLAB_HOME", tempfile.mkdtemp(prefix="digitlab-test-home-"))
@@ -12,14 +14,14 @@ os.environ["KERAS_HOME"] = tempfile.mkdtemp(prefix="digitlab-test-keras-")  # ne
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DATA = evaluation.test_data_dir()  # $DIGITLAB_TEST_DATA, default ../shared/data
 
 
 @pytest.fixture
 def shared_data() -> Path:
-    """The official MNIST test set (IDX) in ../shared/data."""
+    """The official MNIST test set (IDX): ``$DIGITLAB_TEST_DATA``, default ../shared/data."""
     if not (SHARED_DATA / "t10k-images-idx3-ubyte.gz").is_file():
-        pytest.skip("../shared/data is not beside this checkout")
+        pytest.skip(f"the official MNIST test set is not in {SHARED_DATA} (set DIGITLAB_TEST_DATA)")
     return SHARED_DATA
 
 

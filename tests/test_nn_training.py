@@ -1,15 +1,15 @@
 """Hand-worked update steps, seeded short training runs, callbacks/stop, save/load."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from digitlab import evaluation
 from digitlab.data import load_idx, load_sample, to_float
 from digitlab.nn import SGD, Adam, Conv2D, Dense, Flatten, MaxPool2D, Momentum, Sequential, mlp, tutorial_cnn
 from digitlab.nn.layers import Dropout
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = evaluation.test_data_dir()  # $DIGITLAB_TEST_DATA, default ../shared/data
 TEST_IMAGES = DATA / "t10k-images-idx3-ubyte.gz"
 
 

@@ -1,14 +1,14 @@
 """The tutorial's section-2 network: its bug reproduced, fixed, gradient-checked."""
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from digitlab import evaluation
 from digitlab import tutorial_binary as tb
 from digitlab.data import binary_subset, load_idx, load_sample
 from tests.helpers import numeric_grad
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = evaluation.test_data_dir()  # $DIGITLAB_TEST_DATA, default ../shared/data
 TEST_IMAGES = DATA / "t10k-images-idx3-ubyte.gz"
 
 

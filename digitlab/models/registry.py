@@ -50,7 +50,7 @@ class ModelKind:
     classes: int = 10
     uses_tensorflow: bool = False
     # small matrices lose with 2 threads on 2 shared cores; NumPy dense nets measure 1 against 2
-    # in fit (digitlab.nn.network.BlasTuner). See docs/architecture.md, "Threads and BLAS".
+    # in fit (digitlab.nn.blas.BlasTuner). See docs/architecture.md, "Threads and BLAS".
     blas_threads: int = 1
 
     def __post_init__(self):
