@@ -153,8 +153,8 @@ def walk(node):
         yield from walk(c)
 
 
-@pytest.mark.parametrize("lang,seed_label", [("en", "Tutorial's settings"), ("es", "Ajustes del tutorial")])
-def test_preset_names_are_human(home, lang, seed_label):
+@pytest.mark.parametrize("lang,tutorial_label", [("en", "Tutorial's settings"), ("es", "Ajustes del tutorial")])
+def test_preset_names_are_human(home, lang, tutorial_label):
     at = page("pages/train.py", lang=lang)
     for kind, mk in models.REGISTRY.items():
         choose_kind(at, kind)
@@ -163,8 +163,8 @@ def test_preset_names_are_human(home, lang, seed_label):
         assert len(shown) == len(mk.presets)
         for p, label in zip(mk.presets, shown):
             assert label != p, (kind, p)
-        if "seed" in mk.presets:
-            assert shown[list(mk.presets).index("seed")] == seed_label
+        if "tutorial" in mk.presets:
+            assert shown[list(mk.presets).index("tutorial")] == tutorial_label
 
 
 # ------------------------------------------------------------------ 7: next steps after a run
