@@ -43,9 +43,9 @@ def test_sklearn_weights_and_layer_replay():
 
 
 def test_cnn_weights_and_maps():
-    from digitlab.nn import seed_cnn
+    from digitlab.nn import tutorial_cnn
 
-    net = seed_cnn(seed=0)
+    net = tutorial_cnn(seed=0)
     spec = {"architecture": net.to_config()}
     m = StoredModel("c", {"kind": "numpy-cnn"}, models.build_predictor("numpy-cnn", spec, models.net_arrays(net)), None)
     w = insight.first_layer_weights(m)

@@ -21,11 +21,9 @@ from .network import LAYERS, Sequential, load_keras_weights, random_shift
 from .optimizers import OPTIMIZERS, SGD, Adam, Momentum, Optimizer
 from .recipes import RECIPES, build_recipe_model, mlp, recipe_optimizer, train_recipe, tutorial_cnn
 
-seed_cnn = tutorial_cnn  # old name, removed once digitlab/models uses tutorial_cnn
-
 __all__ = [
     "ACTIVATIONS", "DERIVATIVES", "HIDDEN_ACTIVATIONS", "INITIALIZERS", "LAYERS", "LOSSES", "LOSS_DERIVATIVES",
     "OPTIMIZERS", "RECIPES", "Adam", "Conv2D", "Dense", "Dropout", "Flatten", "Layer", "MaxPool2D", "Momentum",
     "Optimizer", "SGD", "Sequential", "build_recipe_model", "load_keras_weights", "mlp", "random_shift",
-    "recipe_optimizer", "seed_cnn", "train_recipe", "tutorial_cnn",
+    "recipe_optimizer", "train_recipe", "tutorial_cnn",
 ]
