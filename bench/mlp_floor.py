@@ -26,7 +26,7 @@ import numpy as np
 
 from bench.nn import gemm_peak
 from digitlab.data import load_sample, to_float
-from digitlab.nn import SGD, Adam, mlp
+from digitlab.nn import SGD, Adam, blas, mlp
 from digitlab.nn.blas import threadpool_limits
 
 BATCH = 128
@@ -127,6 +127,7 @@ def main(argv=None) -> dict:
         gf = flops * sps / 1e9
         out[k] = {"samples_per_s": round(sps), "us_per_step": round(1e6 * BATCH / sps),
                   "gflops": round(gf, 1), "peak_fraction": round(gf / peaks[threads], 3)}
+    out["blas"] = blas.kernel_info()  # the kernel that ran (OPENBLAS_CORETYPE may force one)
     print(json.dumps(out))
     return out
 

@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from digitlab import evaluation, tutorial_binary
 from digitlab.data import binary_subset, load_idx, load_sample, to_float
-from digitlab.nn import RECIPES, Adam, mlp, tutorial_cnn, train_recipe
+from digitlab.nn import RECIPES, Adam, blas, mlp, tutorial_cnn, train_recipe
 
 TEST_IMAGES = evaluation.test_data_dir() / "t10k-images-idx3-ubyte.gz"  # $DIGITLAB_TEST_DATA
 BATCH = 128
@@ -207,6 +207,7 @@ def main(argv=None) -> dict:
             out[f"seconds_{kind}"] = round(time.perf_counter() - t, 1)
         out["recipes"] = {k: (v["fit"]["epochs"] if "fit" in v else v["iterations"]) for k, v in RECIPES.items()}
     out["load_avg_end"] = round(os.getloadavg()[0], 2)
+    out["blas"] = blas.kernel_info()  # the kernel that ran (OPENBLAS_CORETYPE may force one)
     print(json.dumps(out))
     return out
 

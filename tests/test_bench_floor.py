@@ -24,3 +24,15 @@ def test_the_lean_step_makes_the_same_update_as_fit():
         assert abs(loss / BATCH - hist["loss"][0]) < 1e-5
         assert correct / BATCH == hist["accuracy"][0]
         assert not np.array_equal(lean.W1, LeanMLP(make(), seed=1).W1)  # it did move
+
+
+def test_kernel_info_names_the_blas_that_runs(monkeypatch):
+    """A benchmark's JSON says which BLAS kernel ran and whether the environment forced one."""
+    from digitlab.nn import blas
+
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    info = blas.kernel_info()
+    assert info["OPENBLAS_CORETYPE"] == "Haswell"
+    assert info["libraries"], "NumPy's BLAS is loaded, so threadpoolctl lists it"
+    assert all(set(lib) == {"internal_api", "version", "architecture", "num_threads"} for lib in info["libraries"])
+    assert all(lib["num_threads"] >= 1 for lib in info["libraries"])

@@ -36,6 +36,19 @@ def blas_libs() -> list:
     return controller().select(user_api="blas").lib_controllers
 
 
+def kernel_info() -> dict:
+    """Which BLAS ran, for a benchmark's JSON: each library's API, version, kernel
+    (``architecture``, e.g. Haswell or Zen) and thread count, and ``OPENBLAS_CORETYPE`` when
+    the environment forces a kernel (it slows NumPy, not Keras)."""
+    import os
+
+    from threadpoolctl import threadpool_info
+
+    libs = [{k: lib.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+            for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    return {"libraries": libs, "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+
+
 class BlasTuner:
     """Chooses the BLAS thread count during fit by measuring it, batch after batch.
 
