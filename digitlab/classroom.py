@@ -166,7 +166,7 @@ def leaderboard(lang: str = "en", *, room=None, _snapshot=None) -> list[dict]:
     that cannot be loaded: its reason)."""
     ds, ds_stamp = _snapshot or drawings(room)
     fp, metas = _models()
-    stamps = {n: (mt, size) for n, mt, size in fp}
+    stamps = {n: (mtime, size) for n, mtime, size in fp}
     rows = []
     for meta in metas:
         name = meta["name"]

@@ -93,7 +93,7 @@ def t(key: str, **fields) -> str:
     return texts.text(lang(), key, **fields)
 
 
-def mt(kind: str, setting: str | None = None, attr: str = "label") -> str:
+def model_text(kind: str, setting: str | None = None, attr: str = "label") -> str:
     """A model kind's label/explanation or a setting's help, in the chosen language."""
     try:
         return texts.model_text(lang(), kind, setting, attr)

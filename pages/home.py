@@ -2,7 +2,7 @@
 import streamlit as st
 
 from digitlab import defaults, results, texts
-from pages.common import active_jobs, current_dataset, lang, mt, page_params, stored_models, t
+from pages.common import active_jobs, current_dataset, lang, model_text, page_params, stored_models, t
 
 st.title(t("home.title"))
 st.markdown(t("home.intro"))
@@ -31,7 +31,7 @@ with right:
         met = (d["meta"] or {}).get("metrics") or {}
         val, test = (texts.percent(lang(), met.get(k), 1) for k in ("val_accuracy", "test_accuracy"))
         state = t(f"home.state.{d['state']}")
-        table += f"| **{d['name']}**<br>{mt(d['kind'])} | {state} | {val} / {test} |\n"  # 3 columns: 4 did not fit 390 px
+        table += f"| **{d['name']}**<br>{model_text(d['kind'])} | {state} | {val} / {test} |\n"  # 3 columns: 4 did not fit 390 px
     st.markdown(table, unsafe_allow_html=True)
     others = defaults.other_models(metas)
     st.caption(t("home.stored", n=len(metas)) + (": " + ", ".join(others[:8]) if others else ""))

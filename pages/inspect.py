@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 from digitlab import data, evaluation, insight, room as roomlib, store, texts, viz
-from pages.common import current_dataset, error_text, guard, lang, md, mt, stored_models, t
+from pages.common import current_dataset, error_text, guard, lang, md, model_text, stored_models, t
 from pages.workshop import (drawings_dataset, drawings_scope, enabled, is_instructor, may_manage, owner_label,
                             participant, show_class_toggle, visible)
 
@@ -32,7 +32,7 @@ for m in metas:
     acc = (m.get("metrics") or {}).get("val_accuracy")
     who = f" — {owner_label(m.get('owner'))}" if enabled() and not roomlib.is_owner(m, participant()) else ""
     score = f" — {texts.percent(lang(), acc, 1)}" if acc is not None else ""
-    labels[m["name"]] = f"{m['name']} — {mt(m.get('kind', '?'))}{score}{who}"
+    labels[m["name"]] = f"{m['name']} — {model_text(m.get('kind', '?'))}{score}{who}"
 
 
 def _notice(kind: str, msg: str) -> None:
@@ -84,7 +84,7 @@ except store.StoreError as e:
     st.stop()
 
 met = meta.get("metrics") or {}
-kind_label = mt(meta.get("kind", "?"))
+kind_label = model_text(meta.get("kind", "?"))
 by = f" · {t('inspect.by', owner=md(owner_label(meta.get('owner'))))}" if enabled() else ""
 st.caption(f"{t('inspect.m.kind')}: **{kind_label}** · {texts.dataset_name(lang(), (meta.get('dataset') or {}).get('name', ''))} · "
            f"{str(meta.get('created', ''))[:16].replace('T', ' ')} UTC{by}")  # minutes are enough

@@ -4,7 +4,7 @@ import streamlit as st
 
 from digitlab import live, models, states, store, texts, training, viz
 from pages.common import (current_dataset, dataset_spec, error_text, failure_text, guard, lang, live_component,
-                          live_route, mt, page_params, sample, setting_label, stored_models, t, worker)
+                          live_route, model_text, page_params, sample, setting_label, stored_models, t, worker)
 from pages.workshop import enabled, is_instructor, participant, room, visible, visible_jobs
 
 st.title(t("train.title"))
@@ -27,7 +27,7 @@ def widget(kind: str, info: dict, key: str):
     """One widget for one config field, from its metadata (label/range/choices/help): a human
     label, and the field's name (as the CLI and the store know it) at the start of the help."""
     name, v = info["name"], info["default"]
-    label, help_ = setting_label(kind, name), f"`{name}`: {mt(kind, name)}"
+    label, help_ = setting_label(kind, name), f"`{name}`: {model_text(kind, name)}"
     if "choices" in info:
         return st.selectbox(label, info["choices"], index=info["choices"].index(v), help=help_, key=key)
     if info["type"] == "bool":
@@ -94,7 +94,7 @@ mk = models.REGISTRY[kind]
 presets = list(mk.presets)
 preset = c2.selectbox(t("train.preset"), presets, index=presets.index(mk.default_preset), help=t("train.preset_help"),
                       format_func=preset_label, key=f"train_preset_{kind}")
-st.markdown(mt(kind, attr="explanation"))
+st.markdown(model_text(kind, attr="explanation"))
 
 ds = current_dataset()
 with st.form("train_form"):
@@ -248,7 +248,7 @@ else:
         st.caption(t("train.compare_missing", metric=what, names=", ".join(f"`{n}`" for n in missing)))
 
 with st.expander(t("train.jobs")):
-    rows = [{t("train.col.job"): j["id"], t("train.col.kind"): mt(j["kind"]),
+    rows = [{t("train.col.job"): j["id"], t("train.col.kind"): model_text(j["kind"]),
              t("train.col.state"): t(f"train.state.{j['state']}"), t("train.col.model"): j.get("model") or "",
              t("train.col.val"): texts.percent(LANG, (j.get("metrics") or {}).get("val_accuracy"))} for j in visible_jobs(worker())]
     if rows:

@@ -303,7 +303,7 @@ def _clear() -> None:
 def instructor_controls() -> None:
     """The instructor's box (workshop mode): pause/resume new training, stop any job, export
     every drawing, clear the room."""
-    from pages.common import mt
+    from pages.common import model_text
 
     ss = st.session_state
     r = room()
@@ -327,7 +327,7 @@ def instructor_controls() -> None:
     if not active:
         st.caption(t("ws.no_active"))
     else:
-        labels = {j["id"]: t("ws.job_label", job=j["id"], owner=owner_label(j.get("owner")), kind=mt(j["kind"]),
+        labels = {j["id"]: t("ws.job_label", job=j["id"], owner=owner_label(j.get("owner")), kind=model_text(j["kind"]),
                              state=t(f"train.state.{j['state']}")) for j in active}
         if ss.get("ws_stop_pick") not in labels:
             ss["ws_stop_pick"] = next(iter(labels))
