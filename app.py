@@ -29,7 +29,7 @@ def language(langs: dict) -> str:
 
 
 def router() -> None:
-    from digitlab.room import workshop_enabled
+    from digitlab.roles import workshop_enabled
     from digitlab.texts import LANGS, text
     from pages.common import guard, start_defaults_if_needed
 

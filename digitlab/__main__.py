@@ -65,52 +65,15 @@ def cmd_train(args) -> int:
     job = {"id": "cli", "kind": args.model, "preset": args.preset, "config": overrides, "data": args.data,
            "name": args.name, "seed": args.seed, "test": args.test}
 
-    from tqdm import tqdm
-
-    epochs = getattr(cfg, "epochs", None)
-    bar = None  # the running epoch's progress bar, fed by batch events (tqdm: rate, time left)
-
-    def end_bar(finished=False):
-        nonlocal bar
-        if bar is not None:
-            if finished and not bar.disable:
-                bar.update(bar.total - bar.n)
-                bar.refresh()  # its last state (count, rate), whatever tqdm's refresh interval
-            bar.close()  # leave=False: the epoch's line replaces it
-            bar = None
-
-    def emit(ev):
-        nonlocal bar
-        if args.quiet:
-            return
-        typ = ev.get("type")
-        if typ == "batch":
-            if bar is None or bar.epoch != ev["epoch"]:
-                end_bar()
-                bar = tqdm(total=ev["n_batches"], desc=f"epoch {ev['epoch']}" + (f"/{epochs}" if epochs else ""),
-                           unit="batch", file=sys.stderr, disable=None, leave=False, dynamic_ncols=True)
-                bar.epoch = ev["epoch"]  # disable=None: no bar when stderr is not a terminal
-            if not bar.disable:
-                bar.set_postfix_str(f"loss={_fmt(ev.get('loss'))}, acc={_fmt(ev.get('accuracy'))}, "
-                                    f"{ev.get('samples_per_s') or 0:,.0f} samples/s", refresh=False)
-                bar.update(max(0, min(ev["batch"], bar.total) - bar.n))
-        elif typ == "phase" and ev["phase"] != "loading data":
-            end_bar()
-            print(f"[{ev['phase']}]", file=sys.stderr, flush=True)
-        elif typ == "epoch":
-            end_bar(finished=True)
-            va = ev.get("val_accuracy")
-            print(f"epoch {ev['epoch']}/{ev['epochs']}  loss {_fmt(ev.get('loss'))}  acc {_fmt(ev.get('accuracy'))}"
-                  f"  val_acc {_fmt(va)}  ({_fmt(ev.get('seconds'), 1)} s)", file=sys.stderr, flush=True)
-
+    progress = _ProgressPrinter(getattr(cfg, "epochs", None), quiet=args.quiet)
     try:
-        final = training.run_job(job, emit, lambda: False)
+        final = training.run_job(job, progress, lambda: False)
     except KeyboardInterrupt:
-        end_bar()
+        progress.end_bar()
         print("interrupted; nothing saved", file=sys.stderr)
         return 130
     finally:
-        end_bar()
+        progress.end_bar()
     if args.json:
         print(json.dumps({"model": final["model"], "state": final["type"], "metrics": final["metrics"]}))
     else:
@@ -118,6 +81,53 @@ def cmd_train(args) -> int:
         extra = f", test accuracy {m['test_accuracy']:.4f}" if m.get("test_accuracy") is not None else ""
         print(f"saved {final['model']}: validation accuracy {_fmt(m.get('val_accuracy'))}{extra}")
     return 0
+
+
+class _ProgressPrinter:
+    """The CLI's view of a job's events: a tqdm bar per epoch (fed by batch events: rate, time
+    left), then one line per epoch and per phase, on stderr."""
+
+    def __init__(self, epochs: int | None, quiet: bool):
+        self.epochs, self.quiet = epochs, quiet
+        self.bar = None  # the running epoch's progress bar
+
+    def end_bar(self, finished: bool = False):
+        bar, self.bar = self.bar, None
+        if bar is not None:
+            if finished and not bar.disable:
+                bar.update(bar.total - bar.n)
+                bar.refresh()  # its last state (count, rate), whatever tqdm's refresh interval
+            bar.close()  # leave=False: the epoch's line replaces it
+
+    def __call__(self, ev: dict):
+        if self.quiet:
+            return
+        typ = ev.get("type")
+        if typ == "batch":
+            self._batch(ev)
+        elif typ == "phase" and ev["phase"] != "loading data":
+            self.end_bar()
+            print(f"[{ev['phase']}]", file=sys.stderr, flush=True)
+        elif typ == "epoch":
+            self.end_bar(finished=True)
+            print(f"epoch {ev['epoch']}/{ev['epochs']}  loss {_fmt(ev.get('loss'))}  acc {_fmt(ev.get('accuracy'))}"
+                  f"  val_acc {_fmt(ev.get('val_accuracy'))}  ({_fmt(ev.get('seconds'), 1)} s)",
+                  file=sys.stderr, flush=True)
+
+    def _batch(self, ev: dict):
+        from tqdm import tqdm
+
+        if self.bar is None or self.bar.epoch != ev["epoch"]:
+            self.end_bar()
+            desc = f"epoch {ev['epoch']}" + (f"/{self.epochs}" if self.epochs else "")
+            self.bar = tqdm(total=ev["n_batches"], desc=desc, unit="batch", file=sys.stderr, disable=None,
+                            leave=False, dynamic_ncols=True)  # disable=None: no bar when stderr is not a terminal
+            self.bar.epoch = ev["epoch"]
+        bar = self.bar
+        if not bar.disable:
+            bar.set_postfix_str(f"loss={_fmt(ev.get('loss'))}, acc={_fmt(ev.get('accuracy'))}, "
+                                f"{ev.get('samples_per_s') or 0:,.0f} samples/s", refresh=False)
+            bar.update(max(0, min(ev["batch"], bar.total) - bar.n))
 
 
 def _fmt(v, nd=4):

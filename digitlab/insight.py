@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import data
 from .models import as_unit_images, ten_class_probabilities
 
 

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from . import states, texts, viz
+from . import live_html, states, texts, viz
 
 ROUTE = "/digitlab/live/{jid}"  # served by app.py's st.App
 ACTIVE = states.ACTIVE  # the states a live view polls in
@@ -43,11 +43,11 @@ def live_chart(s: dict, metric: str, epochs: int, lang: str, dark: bool = False)
     labels = curve_labels(lang)
     title = texts.text(lang, "train.loss_title" if metric == "loss" else "train.acc_title")
     traces = viz.curve_series(s["epochs"], s["batches"], metric=metric, labels=labels)
-    svg = viz.svg_chart(traces, title=title, x_title=labels["epoch"], y_title=labels[metric], x_max=epochs,
+    svg = live_html.svg_chart(traces, title=title, x_title=labels["epoch"], y_title=labels[metric], x_max=epochs,
                         y_range=(0, 100) if metric == "accuracy" else (0, float("inf")),
                         ink="#fafafa" if dark else "#31333f")
-    summary = viz.curve_summary(traces, labels["epoch"])
-    return viz.svg_img(svg, f"{title}. {summary}" if summary else title)
+    summary = live_html.curve_summary(traces, labels["epoch"])
+    return live_html.svg_img(svg, f"{title}. {summary}" if summary else title)
 
 
 def panel(s: dict, lang: str = "en", dark: bool = False, now: float | None = None) -> str:
@@ -82,7 +82,7 @@ def panel(s: dict, lang: str = "en", dark: bool = False, now: float | None = Non
                (t("train.m.left"), fmt_secs(left))]
     status = (t("train.phase", kind=label, phase=phase_label(lang, phase)) if phase != "training"
               else t("train.running", kind=label))
-    return viz.live_panel(status=status, fraction=frac, metrics=metrics,
+    return live_html.live_panel(status=status, fraction=frac, metrics=metrics,
                           charts=[live_chart(s, "loss", epochs, lang, dark), live_chart(s, "accuracy", epochs, lang, dark)])
 
 

@@ -22,7 +22,6 @@ TensorFlow import, no unpickling (:func:`digitlab.models.build_predictor`).
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import re
@@ -36,38 +35,17 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data, models
-from .errors import DigitLabError
+from . import data, models, roles
+from .files import fsync_dir, fsync_write, sha256_file, write_atomic
+from .store_meta import (FORMAT, FORMAT_VERSION, CorruptModelError, ModelExistsError,  # the store's errors
+                         ModelNotFoundError, StoreError, read_meta)
 
-FORMAT = "digitlab-model"
-FORMAT_VERSION = 1
 NAME_MAX = 64  # the longest model name: check_name accepts it and unique_name never cuts below it
 NAME_RE = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{NAME_MAX - 1}}}")  # used with fullmatch (no "$" newline)
 LEFTOVER_PREFIXES = (".tmp-", ".del-")  # crashed saves (.tmp-<token>, run_job's .tmp-keras-<token>) and deletes
 LEFTOVER_MAX_AGE_S = 3600.0  # older leftovers are removed at a process's first use of the store
 _lock = threading.RLock()
 _cleaned: set[str] = set()  # models folders this process has cleaned of old leftovers
-
-
-class StoreError(DigitLabError):
-    """A store operation failed for a reason the user can act on (bad name, missing model...).
-
-    A coded error (:mod:`digitlab.errors`): ``code`` ``store.*`` and ``params``; its texts are
-    in ``digitlab/texts/en_errors.py`` and ``es_errors.py``."""
-
-
-class ModelNotFoundError(StoreError, FileNotFoundError):
-    """No model of that name."""
-
-
-class ModelExistsError(StoreError, FileExistsError):
-    """A model of that name already exists (also when another save took the name meanwhile)."""
-
-    CODES = ("store.exists", "store.exists_race", "store.name_taken")  # the codes it is raised with
-
-
-class CorruptModelError(StoreError):
-    """A stored model is unreadable: truncated, altered, or not a DigitLab model at all."""
 
 
 def home() -> Path:
@@ -145,37 +123,9 @@ def unique_name(base: str) -> str:
 # ---------------------------------------------------------------- writing
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _fsync_write(path: Path, write):
-    with open(path, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _write_json_atomic(path: Path, obj: dict):
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
-    _fsync_write(tmp, lambda f: f.write(json.dumps(obj, indent=1, default=_json_default).encode()))
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(d: Path):
-    try:
-        fd = os.open(d, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
+def _write_meta(path: Path, meta: dict):
+    """Write ``meta.json`` atomically and durably (the commit point of a save)."""
+    write_atomic(path, lambda f: f.write(json.dumps(meta, indent=1, default=_json_default).encode()))
 
 
 def _json_default(o):
@@ -200,15 +150,15 @@ def _write_payload(folder: Path, token: str, arrays: dict, files: dict | None) -
     for k, v in arrays.items():
         if v.dtype == object:
             raise StoreError("store.object_array", array=k)
-    _fsync_write(folder / wname, lambda f: np.savez(f, **arrays))
-    table["weights"] = {"file": wname, "sha256": _sha256(folder / wname)}
+    fsync_write(folder / wname, lambda f: np.savez(f, **arrays))
+    table["weights"] = {"file": wname, "sha256": sha256_file(folder / wname)}
     for role, src in (files or {}).items():
         src = Path(src)
         fname = f"{role}-{token}{''.join(src.suffixes[-1:])}"
         shutil.copyfile(src, folder / fname)
         with open(folder / fname, "rb") as f:
             os.fsync(f.fileno())
-        table[role] = {"file": fname, "sha256": _sha256(folder / fname)}
+        table[role] = {"file": fname, "sha256": sha256_file(folder / fname)}
     return table
 
 
@@ -238,16 +188,16 @@ def save(name: str, *, kind: str, arrays: dict, spec: dict, meta: dict | None = 
         if final.exists():
             if not (final / "meta.json").is_file():
                 raise StoreError("store.not_a_model_folder", path=str(final))
-            old = _read_meta(final)
+            old = read_meta(final)
             record["files"] = _write_payload(final, token, arrays, files)
-            _write_json_atomic(final / "meta.json", record)  # commit point
+            _write_meta(final / "meta.json", record)  # commit point
             _remove_unreferenced(final, record["files"], old.get("files", {}))
         else:
             tmp = models_dir() / f".tmp-{token}"
             tmp.mkdir()
             try:
                 record["files"] = _write_payload(tmp, token, arrays, files)
-                _write_json_atomic(tmp / "meta.json", record)
+                _write_meta(tmp / "meta.json", record)
                 try:
                     os.rename(tmp, final)  # commit point (fails if a model folder appeared meanwhile)
                 except OSError as e:
@@ -257,7 +207,7 @@ def save(name: str, *, kind: str, arrays: dict, spec: dict, meta: dict | None = 
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
         _cache.pop(name, None)
     return {"name": name, **record}
 
@@ -279,22 +229,21 @@ def _remove_unreferenced(folder: Path, keep: dict, old: dict):
 
 def _check_may_manage(name: str, folder: Path, by: str | None, instructor: bool) -> None:
     """Workshop mode: only the model's owner or the instructor may change it
-    (:func:`digitlab.room.can_manage`); a broken entry only the instructor. Single-user mode: anyone."""
-    from . import room
+    (:func:`digitlab.roles.can_manage`); a broken entry only the instructor. Single-user mode: anyone."""
 
-    if not room.workshop_enabled():
+    if not roles.workshop_enabled():
         return
     try:
-        owner = _read_meta(folder).get("owner")
+        owner = read_meta(folder).get("owner")
     except CorruptModelError:
         owner = None  # nobody owns a broken entry: the instructor clears it
-    if not room.can_manage(owner, by, instructor=instructor is True):
-        raise room.NotAllowedError(f"the model {name!r} is not yours", "not_yours")
+    if not roles.can_manage(owner, by, instructor=instructor is True):
+        raise roles.NotAllowedError(f"the model {name!r} is not yours", "not_yours")
 
 
 def rename(old: str, new: str, *, by: str | None = None, instructor: bool = False) -> None:
     """Rename a model (atomic folder rename); StoreError when ``new`` is taken. In workshop
-    mode only its owner (``by``) or the instructor may (``room.NotAllowedError``)."""
+    mode only its owner (``by``) or the instructor may (``roles.NotAllowedError``)."""
     check_name(new)
     with _lock:
         src = _path(old)
@@ -310,13 +259,13 @@ def rename(old: str, new: str, *, by: str | None = None, instructor: bool = Fals
             if _taken(e, dst):
                 raise ModelExistsError("store.exists", name=new) from None
             raise
-        _fsync_dir(dst.parent)
+        fsync_dir(dst.parent)
         _cache.pop(old, None)
 
 
 def delete(name: str, *, by: str | None = None, instructor: bool = False) -> None:
     """Delete a model (renamed aside first, so it disappears at once). In workshop mode only
-    its owner (``by``) or the instructor may (``room.NotAllowedError``)."""
+    its owner (``by``) or the instructor may (``roles.NotAllowedError``)."""
     with _lock:
         src = _path(name)
         if not src.exists():
@@ -353,7 +302,7 @@ def _cleanup_dir(d: Path, max_age_s: float) -> int:
                         p.unlink()
                     n += 1
             elif not p.name.startswith(".") and p.is_dir() and not p.is_symlink():
-                for q in p.glob(".meta.json.*.part"):  # a crash inside _write_json_atomic
+                for q in p.glob(".meta.json.*.part"):  # a crash inside _write_meta (files.write_atomic)
                     if now - q.lstat().st_mtime > max_age_s:
                         q.unlink()
                         n += 1
@@ -363,115 +312,6 @@ def _cleanup_dir(d: Path, max_age_s: float) -> int:
 
 
 # ---------------------------------------------------------------- reading
-
-
-def _is_num(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _num_or_none(v) -> bool:
-    return v is None or _is_num(v)
-
-
-def _list_of_nums(v) -> bool:
-    return v is None or (isinstance(v, list) and all(_num_or_none(x) for x in v))
-
-
-# optional fields the pages and the CLI read: (check, the error code saying what it must be)
-_OPTIONAL = {
-    "label": (lambda v: isinstance(v, str), "store.meta.not_string"),
-    "classes": (_is_int, "store.meta.not_whole"),
-    "created": (lambda v: isinstance(v, str), "store.meta.not_string"),
-    "preset": (lambda v: v is None or isinstance(v, str), "store.meta.not_string_or_null"),
-    "owner": (lambda v: v is None or isinstance(v, str), "store.meta.not_string_or_null"),
-    "config": (lambda v: isinstance(v, dict) and _num_or_none(v.get("val_fraction")), "store.meta.bad_config"),
-    "dataset": (lambda v: isinstance(v, dict) and all(isinstance(v.get(k), (str, type(None))) for k in ("spec", "name"))
-                and all(v.get(k) is None or _is_int(v.get(k)) for k in ("n_train", "n_val")),
-                "store.meta.bad_dataset"),
-    "seed": (_is_int, "store.meta.not_whole"),
-    "epochs": (lambda v: v is None or _is_int(v), "store.meta.not_whole"),
-    "train_seconds": (_is_num, "store.meta.not_number"),
-    "stopped": (lambda v: isinstance(v, bool), "store.meta.not_bool"),
-    "metrics": (lambda v: v is None or (isinstance(v, dict) and all(
-        _num_or_none(x) if k.endswith("accuracy") else (x is None or isinstance(x, (str, int, float)))
-        for k, x in v.items())), "store.meta.bad_metrics"),
-    "curves": (lambda v: v is None or (isinstance(v, dict) and all(_list_of_nums(x) for x in v.values())),
-               "store.meta.bad_curves"),
-}
-# every code _bad_field raises (tests/test_errors.py checks each one has its texts)
-BAD_FIELD_CODES = sorted({code for _, code in _OPTIONAL.values()} | {"store.meta.not_object", "store.meta.bad_files"})
-
-
-def _bad_field(name: str, key: str, value, code: str):
-    """CorruptModelError: meta.json field ``key`` holds ``value`` (param ``value``: its repr, 80 characters at most)."""
-    raise CorruptModelError(code, name=name, field=key, value=f"{value!r:.80}")
-
-
-def _check_meta_types(name: str, meta: dict) -> None:
-    """CorruptModelError naming the first field of ``meta`` whose type is wrong (so one bad
-    ``meta.json`` is listed as broken instead of breaking every page that lists models)."""
-    fv = meta.get("format_version", FORMAT_VERSION)
-    if not _is_int(fv):
-        _bad_field(name, "format_version", fv, "store.meta.not_whole")
-    if fv > FORMAT_VERSION:
-        raise CorruptModelError("store.newer_format", name=name, version=fv)
-    for key in ("kind", "spec", "files"):
-        if key not in meta:
-            raise CorruptModelError("store.meta.missing", name=name, field=key)
-    if not isinstance(meta["kind"], str):
-        _bad_field(name, "kind", meta["kind"], "store.meta.not_string")
-    if meta["kind"] not in models.REGISTRY:
-        raise CorruptModelError("store.meta.unknown_kind", name=name, kind=meta["kind"])
-    if not isinstance(meta["spec"], dict):
-        _bad_field(name, "spec", meta["spec"], "store.meta.not_object")
-    files = meta["files"]
-    if not isinstance(files, dict) or not all(
-            isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("sha256"), str)
-            for e in files.values()):
-        _bad_field(name, "files", files, "store.meta.bad_files")
-    if "weights" not in files:
-        raise CorruptModelError("store.meta.no_weights", name=name)
-    for key, (ok, code) in _OPTIONAL.items():
-        if key in meta and not ok(meta[key]):
-            _bad_field(name, key, meta[key], code)
-
-
-def _read_meta(folder: Path) -> dict:
-    name = folder.name
-    mp = folder / "meta.json"
-    if folder.exists() and not folder.is_dir():
-        raise CorruptModelError("store.is_a_file", name=name)
-    if not mp.is_file():
-        raise CorruptModelError("store.no_meta", name=name)
-    try:
-        meta = json.loads(mp.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CorruptModelError("store.meta.bad_json", name=name, reason=f"{type(e).__name__}: {e}") from None
-    except OSError as e:
-        raise CorruptModelError("store.meta.unreadable", name=name, reason=f"{type(e).__name__}: {e}") from None
-    except RecursionError:
-        raise CorruptModelError("store.meta.too_deep", name=name) from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CorruptModelError("store.meta.foreign", name=name)
-    _check_meta_types(name, meta)
-    _current_names(meta)
-    meta["name"] = name
-    return meta
-
-
-def _current_names(meta: dict) -> None:
-    """Today's names in the meta of a model stored before a rename: the tutorial's preset
-    (and numpy-binary's ``variant``) was ``"seed"`` before issue 14, it is ``"tutorial"``."""
-    if "preset" in meta:
-        meta["preset"] = models.preset_name(meta["preset"])
-    for part in ("config", "spec"):
-        variant = meta.get(part, {}).get("variant")  # both are dicts when present (_check_meta_types)
-        if isinstance(variant, str):
-            meta[part]["variant"] = models.OLD_CHOICES.get(variant, variant)
 
 
 def _payload_path(folder: Path, meta: dict, role: str, verify: bool = True) -> Path:
@@ -484,7 +324,7 @@ def _payload_path(folder: Path, meta: dict, role: str, verify: bool = True) -> P
     p = folder / fname
     if not p.is_file():
         raise CorruptModelError("store.file_missing", name=meta["name"], file=fname)
-    if verify and _sha256(p) != entry.get("sha256"):
+    if verify and sha256_file(p) != entry.get("sha256"):
         raise CorruptModelError("store.checksum", name=meta["name"], file=fname)
     return p
 
@@ -552,7 +392,7 @@ def load(name: str, *, cached: bool = True) -> StoredModel:
         hit = _cache.get(name)
         if cached and hit and stamp and hit[0] == stamp:
             return hit[1]
-    meta = _read_meta(folder)
+    meta = read_meta(folder)
     arrays = _load_arrays(_payload_path(folder, meta, "weights"), name)
     try:
         predictor = models.build_predictor(meta["kind"], meta["spec"], arrays)
@@ -568,14 +408,14 @@ def load(name: str, *, cached: bool = True) -> StoredModel:
 
 
 def load_meta(name: str) -> dict:
-    return _read_meta(_path(name))
+    return read_meta(_path(name))
 
 
 def keras_path(name: str) -> Path:
     """The verified ``.keras`` file of a keras-cnn model (loaded by
     :func:`digitlab.models.keras_trainer.load_keras`: TensorFlow stays out of this module)."""
     folder = _path(name)
-    return _payload_path(folder, _read_meta(folder), "keras")
+    return _payload_path(folder, read_meta(folder), "keras")
 
 
 def list_models(*, include_broken: bool = False) -> list[dict]:
@@ -587,7 +427,7 @@ def list_models(*, include_broken: bool = False) -> list[dict]:
         if p.name.startswith("."):
             continue
         try:
-            m = _read_meta(p)
+            m = read_meta(p)
         except CorruptModelError as e:
             broken.append({"name": p.name, "error": str(e)})
             continue

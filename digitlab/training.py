@@ -58,7 +58,7 @@ import uuid
 
 import numpy as np
 
-from . import models, room, store, trainer_process
+from . import models, roles, room, store, trainer_process
 from .defaults import DEFAULT_MODELS
 from .evaluation import official_test_path
 from .jobs import run_job
@@ -278,8 +278,8 @@ class Worker:
         cfg = models.config_from_dict(kind, config, preset)  # raises ConfigError/UnknownKindError now
         if name is not None:
             store.check_free(name)  # a taken name is refused now, not after the training
-        if room.workshop_enabled() and instructor is not True and room.Room().paused():
-            raise room.NotAllowedError("the instructor has paused training for the room", "paused")
+        if roles.workshop_enabled() and instructor is not True and room.Room().paused():
+            raise roles.NotAllowedError("the instructor has paused training for the room", "paused")
         with self._lock:
             if self._closed:
                 raise RuntimeError("the worker has been shut down")
@@ -322,11 +322,11 @@ class Worker:
         """Every job (newest first), without the batch events. In workshop mode a participant
         (``visible_to``) sees their own jobs and the class defaults'; the instructor (and
         single-user mode) all."""
-        mine = room.workshop_enabled() and instructor is not True
+        mine = roles.workshop_enabled() and instructor is not True
         with self._lock:
             out = []
             for j in sorted(self._jobs.values(), key=lambda j: j.submitted, reverse=True):
-                if mine and not (room.is_class_owner(j.owner) or room.is_owner(j.owner, visible_to)):
+                if mine and not (roles.is_class_owner(j.owner) or roles.is_owner(j.owner, visible_to)):
                     continue
                 s = self.status(j.id)
                 s.pop("batches")
@@ -337,12 +337,12 @@ class Worker:
         """Queued: cancelled at once. Running: asked to stop (within ~1 s); see the module's text.
 
         In workshop mode only the job's owner (``by``) or the instructor may stop it: anyone
-        else gets :class:`digitlab.room.NotAllowedError` (a job id read from someone's address
+        else gets :class:`digitlab.roles.NotAllowedError` (a job id read from someone's address
         is not enough). Single-user mode has no owners."""
         with self._lock:
             j = self._job(job_id)
-            if room.workshop_enabled() and not room.can_manage(j.owner, by, instructor=instructor is True):
-                raise room.NotAllowedError(f"job {job_id} is not yours to stop", "not_yours")
+            if roles.workshop_enabled() and not roles.can_manage(j.owner, by, instructor=instructor is True):
+                raise roles.NotAllowedError(f"job {job_id} is not yours to stop", "not_yours")
             if j.state == QUEUED:
                 self._queue.remove(job_id)
                 j.events.append({"type": "stopped", "job": job_id, "seq": len(j.events), "t": time.time(),

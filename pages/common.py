@@ -9,7 +9,7 @@ import traceback
 
 import streamlit as st
 
-from digitlab import data, room as roomlib, states, texts
+from digitlab import data, roles, states, texts
 
 
 def _leave_legacy_pages_mode() -> None:
@@ -137,9 +137,9 @@ def error_text(e: BaseException) -> str:
     (:class:`digitlab.room.RoomError`) its ``ws.err.<reason>`` text, a coded
     :class:`digitlab.errors.DigitLabError` its ``err.<code>`` (:func:`digitlab.texts.error_text`),
     anything else ``str(e)``."""
-    if isinstance(e, roomlib.RoomError):
+    if isinstance(e, roles.RoomError):
         try:
-            return t(f"ws.err.{e.reason}", name=getattr(e, "name", ""), max=roomlib.NAME_MAX)
+            return t(f"ws.err.{e.reason}", name=getattr(e, "name", ""), max=roles.NAME_MAX)
         except KeyError:
             pass
     return texts.error_text(lang(), e)

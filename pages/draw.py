@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from digitlab import insight, preprocess, room as roomlib, store, viz
+from digitlab import insight, preprocess, roles, store, viz
 from pages.common import active_jobs, error_text, guard, stored_models, t
 from pages.workshop import (drawings_scope, enabled, is_instructor, kaggle_csv, may_manage, owner_label,
                             participant, room, show_class_toggle, visible)
@@ -172,7 +172,7 @@ def render_drawing(steps, px):
     if s2.button(t("draw.save_button"), disabled=label is None, key="draw_save", type="primary"):
         try:  # kept on the server with its author (None in single-user mode): reloads and restarts keep it
             room().save_drawing(participant() or None, image.copy(), int(label))
-        except roomlib.RoomError as e:
+        except roles.RoomError as e:
             st.error(error_text(e))
         else:
             st.toast(t("draw.saved", label=label, n=sum(room().counts_per_digit(participant()))))
@@ -190,7 +190,7 @@ else:
 def _delete_drawing(drawing_id: int) -> None:
     try:
         room().delete_drawing(drawing_id, by=participant(), instructor=is_instructor())
-    except roomlib.RoomError as e:
+    except roles.RoomError as e:
         st.session_state["draw_notice"] = ("error", error_text(e))
     else:
         st.session_state["draw_notice"] = ("ok", t("draw.deleted"))
@@ -200,7 +200,7 @@ def _forget_mine() -> None:
     for r in room().drawings(participant()):  # one's own only (single-user mode: every drawing)
         try:
             room().delete_drawing(r["id"], by=participant(), instructor=is_instructor())
-        except roomlib.RoomError:
+        except roles.RoomError:
             pass  # deleted meanwhile
 
 

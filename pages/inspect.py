@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from digitlab import data, evaluation, insight, room as roomlib, store, texts, viz
+from digitlab import data, evaluation, insight, roles, store, texts, viz
 from pages.common import current_dataset, error_text, guard, lang, md, model_text, stored_models, t
 from pages.workshop import (drawings_dataset, drawings_scope, enabled, is_instructor, may_manage, owner_label,
                             participant, show_class_toggle, visible)
@@ -30,7 +30,7 @@ st.session_state["inspect_model_set"] = True
 labels = {}
 for m in metas:
     acc = (m.get("metrics") or {}).get("val_accuracy")
-    who = f" — {owner_label(m.get('owner'))}" if enabled() and not roomlib.is_owner(m, participant()) else ""
+    who = f" — {owner_label(m.get('owner'))}" if enabled() and not roles.is_owner(m, participant()) else ""
     score = f" — {texts.percent(lang(), acc, 1)}" if acc is not None else ""
     labels[m["name"]] = f"{m['name']} — {model_text(m.get('kind', '?'))}{score}{who}"
 
@@ -45,7 +45,7 @@ def _rename(old: str) -> None:
     new = (ss.get("inspect_new_name") or "").strip()
     try:
         store.rename(old, new, by=participant(), instructor=is_instructor())
-    except (roomlib.RoomError, store.StoreError, OSError) as e:
+    except (roles.RoomError, store.StoreError, OSError) as e:
         _notice("error", error_text(e))
     else:
         ss["inspect_model"] = new
@@ -57,7 +57,7 @@ def _delete(name: str) -> None:
     ss = st.session_state
     try:
         store.delete(name, by=participant(), instructor=is_instructor())
-    except (roomlib.RoomError, store.StoreError, OSError) as e:
+    except (roles.RoomError, store.StoreError, OSError) as e:
         _notice("error", error_text(e))
     else:
         ss.pop("inspect_model", None)
@@ -97,7 +97,7 @@ if may_manage(meta):
         st.checkbox(t("inspect.delete_confirm", name=name), key="inspect_delete_ok")
         st.button(t("inspect.delete"), key="inspect_delete", icon=":material/delete:", type="primary",
                   disabled=not st.session_state.get("inspect_delete_ok"), on_click=_delete, args=(name,))
-elif roomlib.is_class_owner(meta.get("owner")):
+elif roles.is_class_owner(meta.get("owner")):
     st.caption(t("inspect.not_yours_class"))
 else:
     st.caption(t("inspect.not_yours", owner=md(owner_label(meta.get("owner")))))

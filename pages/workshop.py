@@ -22,7 +22,7 @@ import time
 
 import streamlit as st
 
-from digitlab import data, room as roomlib, states
+from digitlab import data, roles, room as roomlib, states
 from pages.common import error_text, md, t
 
 SEAT_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -35,7 +35,7 @@ SS_NAME, SS_SEAT, SS_INSTRUCTOR, SS_TOUCHED = "ws_name", "ws_seat", "ws_instruct
 
 def enabled() -> bool:
     """Workshop mode (``DIGITLAB_WORKSHOP=1`` at the server's start)."""
-    return roomlib.workshop_enabled()
+    return roles.workshop_enabled()
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -68,7 +68,7 @@ def visible(metas: list[dict], show_class: bool) -> list[dict]:
     ``show_class`` (single-user mode: all)."""
     if not enabled():
         return list(metas)
-    return roomlib.visible_models(metas, participant(), show_class=show_class)
+    return roles.visible_models(metas, participant(), show_class=show_class)
 
 
 def show_class_toggle(key: str) -> bool:
@@ -86,14 +86,14 @@ def show_class_toggle(key: str) -> bool:
 
 def owner_label(owner) -> str:
     """Who made a model or a drawing, for a label: the name, or "class default"."""
-    return t("ws.owner_class") if roomlib.is_class_owner(owner) else str(owner)
+    return t("ws.owner_class") if roles.is_class_owner(owner) else str(owner)
 
 
 def may_manage(meta_or_owner) -> bool:
     """May this viewer rename/delete/stop it (:func:`digitlab.room.can_manage`)?"""
     if not enabled():
         return True
-    return roomlib.can_manage(meta_or_owner, participant(), instructor=is_instructor())
+    return roles.can_manage(meta_or_owner, participant(), instructor=is_instructor())
 
 
 def drawings_scope() -> str | None:
@@ -158,7 +158,7 @@ def _claim(name: str) -> str | None:
     """Claim ``name`` for this seat; the error's text on a refusal (kept for the form)."""
     try:
         p = room().claim_name(name, _seat())
-    except roomlib.RoomError as e:
+    except roles.RoomError as e:
         return error_text(e)
     ss = st.session_state
     ss[SS_NAME], ss[SS_TOUCHED] = p.name, time.monotonic()
@@ -199,8 +199,8 @@ def _name_form() -> None:
     if "ws_name_input" not in ss and st.query_params.get("name"):
         ss["ws_name_input"] = str(st.query_params.get("name"))[:64]
     with st.form("ws_name_form"):
-        st.text_input(t("ws.name_label"), key="ws_name_input", max_chars=roomlib.NAME_MAX + 8,
-                      help=t("ws.name_help", max=roomlib.NAME_MAX), autocomplete="nickname")
+        st.text_input(t("ws.name_label"), key="ws_name_input", max_chars=roles.NAME_MAX + 8,
+                      help=t("ws.name_help", max=roles.NAME_MAX), autocomplete="nickname")
         go = st.form_submit_button(t("ws.join"), type="primary")
     if go:
         err = _claim(ss.get("ws_name_input") or "")
@@ -250,7 +250,7 @@ def _check_key() -> None:
     ss = st.session_state
     given = ss.get("ws_key_input") or ""
     ss["ws_key_input"] = ""  # the widget forgets it too
-    if roomlib.instructor_key_ok(given):
+    if roles.instructor_key_ok(given):
         ss[SS_INSTRUCTOR] = True
         ss.pop("ws_key_refused", None)
     else:
@@ -264,7 +264,7 @@ def _key_form() -> None:
         st.text_input(t("ws.key"), type="password", key="ws_key_input", autocomplete="off")
         st.form_submit_button(t("ws.key_enter"), on_click=_check_key)
     if ss.get("ws_key_refused"):
-        wait = roomlib.key_locked_for()
+        wait = roles.key_locked_for()
         st.error(t("ws.key_locked", s=int(wait) + 1) if wait > 0 else t("ws.key_wrong"))
 
 

@@ -28,8 +28,8 @@ def shared_data() -> Path:
 @pytest.fixture(autouse=True)
 def _fresh_instructor_key_limit():
     """Each test starts with no wrong instructor keys counted (digitlab.room's limit is per process)."""
-    from digitlab import room
-    room._key_failures.clear()
+    from digitlab import roles
+    roles._key_failures.clear()
     yield
 
 

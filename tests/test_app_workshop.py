@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from digitlab import data, room, store, training
+from digitlab import data, roles, room, store, training
 from tests.conftest import REPO
 
 TIMEOUT = 90
@@ -164,7 +164,7 @@ def test_the_gate_asks_for_a_name_and_keeps_it_in_the_address(home):
     assert not gate_shown(at)
     assert "You are: **Ana**" in sidebar_text(at)
     qp = at.query_params
-    assert qp["name"] == "Ana" and room.check_name(qp["name"]) and len(qp["seat"]) >= 8
+    assert qp["name"] == "Ana" and roles.check_name(qp["name"]) and len(qp["seat"]) >= 8
     assert [p.name for p in room.Room().participants()] == ["Ana"]
     # a page switch keeps them in the address (Streamlit drops the address's parameters on a switch)
     go(at, "pages/draw.py")
@@ -283,7 +283,7 @@ def test_no_rename_or_delete_on_someone_elses_model(home):
         assert not any(b.key == "inspect_delete" for b in at.button), name
         assert not any(t.key == "inspect_new_name" for t in at.text_input), name
         assert any(says in c.value for c in at.caption), [c.value for c in at.caption]
-    with pytest.raises(room.NotAllowedError):  # and the library refuses it whatever the page shows
+    with pytest.raises(roles.NotAllowedError):  # and the library refuses it whatever the page shows
         store.delete("ben-mlp", by="Ana")
     # the instructor may manage anyone's
     become_instructor(at)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitlab import data, inference, models, preprocess, store, texts
+from digitlab import data, files, inference, models, preprocess, store, store_meta, texts
 from digitlab.errors import CODE_RE, DigitLabError
 from digitlab.texts import en_errors, es_errors
 
@@ -19,9 +19,9 @@ LIBRARY = Path(data.__file__).resolve().parent
 
 # raises whose code is a variable: where they are and the codes they can raise
 DYNAMIC = {
-    ("data.py", "check_regular_file"): [c for _, c in data._SPECIAL_FILES] + ["file.special"],
-    ("data.py", "_too_large"): ["file.too_large", "file.too_large_unpacked"],
-    ("store.py", "_bad_field"): store.BAD_FIELD_CODES,
+    ("files.py", "check_regular_file"): [c for _, c in files._SPECIAL_FILES] + ["file.special"],
+    ("files.py", "too_large"): ["file.too_large", "file.too_large_unpacked"],
+    ("store_meta.py", "_bad_field"): store_meta.BAD_FIELD_CODES,
 }
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from digitlab import insight, models, viz
+from digitlab import insight, live_html, models, viz
 from digitlab.store import StoredModel
 
 
@@ -111,13 +111,13 @@ def _svg_tree(svg: str):
 
 
 def test_nice_ticks_are_round_and_inside():
-    assert viz.nice_ticks(0, 5, 5, integer=True) == [0, 1, 2, 3, 4, 5]
-    assert viz.nice_ticks(47, 100, 4) == [60, 80, 100]
-    assert viz.nice_ticks(0.12, 0.9, 4) == pytest.approx([0.2, 0.4, 0.6, 0.8])
-    assert viz.nice_ticks(0, 30, 5, integer=True) == [0, 10, 20, 30]
-    assert viz.nice_ticks(0, 3, 5, integer=True) == [0, 1, 2, 3]  # epochs: whole numbers only
-    assert all(str(v) != "-0.0" for v in viz.nice_ticks(-1e-12, 1, 4))
-    assert viz.nice_ticks(2, 2) == [2.0] and viz.nice_ticks(float("nan"), 1) == []
+    assert live_html.nice_ticks(0, 5, 5, integer=True) == [0, 1, 2, 3, 4, 5]
+    assert live_html.nice_ticks(47, 100, 4) == [60, 80, 100]
+    assert live_html.nice_ticks(0.12, 0.9, 4) == pytest.approx([0.2, 0.4, 0.6, 0.8])
+    assert live_html.nice_ticks(0, 30, 5, integer=True) == [0, 10, 20, 30]
+    assert live_html.nice_ticks(0, 3, 5, integer=True) == [0, 1, 2, 3]  # epochs: whole numbers only
+    assert all(str(v) != "-0.0" for v in live_html.nice_ticks(-1e-12, 1, 4))
+    assert live_html.nice_ticks(2, 2) == [2.0] and live_html.nice_ticks(float("nan"), 1) == []
 
 
 def test_curve_series_drops_non_finite_points_and_thins_batches():
@@ -132,7 +132,7 @@ def test_curve_series_drops_non_finite_points_and_thins_batches():
 def test_svg_chart_draws_every_point_with_title_axes_and_legend():
     ev = [{"epoch": e, "accuracy": 0.5 + 0.1 * e, "val_accuracy": 0.45 + 0.1 * e} for e in (1, 2, 3)]
     bs = [{"epoch": 1, "batch": b, "n_batches": 4, "accuracy": 0.1 * b} for b in range(1, 5)]
-    svg = viz.svg_chart(viz.curve_series(ev, bs, metric="accuracy"), title="Accuracy <while> training",
+    svg = live_html.svg_chart(viz.curve_series(ev, bs, metric="accuracy"), title="Accuracy <while> training",
                         x_title="epoch", y_title="accuracy (%)", x_max=10, y_range=(0, 100), ink="#fafafa")
     root = _svg_tree(svg)
     texts = [t.text for t in root.iter(SVG_NS + "text")]
@@ -151,8 +151,8 @@ def test_svg_chart_draws_every_point_with_title_axes_and_legend():
 
 
 def test_svg_chart_without_data_and_with_one_point():
-    _svg_tree(viz.svg_chart([], title="Loss", x_title="epoch", y_title="loss"))
-    one = viz.svg_chart(viz.curve_series([{"epoch": 1, "loss": 0.7}], metric="loss"), title="Loss",
+    _svg_tree(live_html.svg_chart([], title="Loss", x_title="epoch", y_title="loss"))
+    one = live_html.svg_chart(viz.curve_series([{"epoch": 1, "loss": 0.7}], metric="loss"), title="Loss",
                         x_title="epoch", y_title="loss", y_range=(0, float("inf")))
     assert len(list(_svg_tree(one).iter(SVG_NS + "circle"))) == 1
 
@@ -161,9 +161,9 @@ def test_live_panel_progress_metrics_and_chart_images():
     import base64
     import html.parser
 
-    svg = viz.svg_chart([], title="Loss", x_title="epoch", y_title="loss")
-    out = viz.live_panel(status="Training <CNN>", fraction=1.7, metrics=[("Epoch", "2/5"), ("Loss", "0.1234")],
-                         charts=[viz.svg_img(svg, "Loss while training")])
+    svg = live_html.svg_chart([], title="Loss", x_title="epoch", y_title="loss")
+    out = live_html.live_panel(status="Training <CNN>", fraction=1.7, metrics=[("Epoch", "2/5"), ("Loss", "0.1234")],
+                         charts=[live_html.svg_img(svg, "Loss while training")])
 
     class P(html.parser.HTMLParser):
         def __init__(self):
@@ -195,28 +195,28 @@ def test_live_panel_progress_metrics_and_chart_images():
 def test_svg_chart_legend_wraps_instead_of_overflowing():
     long = [{"role": r, "name": f"{r} with a rather long legend label", "x": [1, 2], "y": [1.0, 0.5],
              "color": "#000", "width": 1, "markers": False} for r in ("batch", "train", "val")]
-    root = _svg_tree(viz.svg_chart(long, title="t", x_title="epoch", y_title="loss", width=360, height=250))
+    root = _svg_tree(live_html.svg_chart(long, title="t", x_title="epoch", y_title="loss", width=360, height=250))
     legend = [t for t in root.iter(SVG_NS + "text") if (t.text or "").endswith("legend label")]
     assert len({t.get("y") for t in legend}) > 1  # more than one row
     assert all(float(t.get("x")) + 6 * len(t.text) <= 360 + 10 for t in legend)
     assert float(root.get("viewBox").split()[3]) > 250  # the picture grew to hold the rows
-    short = viz.svg_chart(long[:1], title="t", x_title="epoch", y_title="loss", width=360, height=250)
+    short = live_html.svg_chart(long[:1], title="t", x_title="epoch", y_title="loss", width=360, height=250)
     assert _svg_tree(short).get("viewBox") == "0 0 360 250"
 
 
 def test_svg_edge_values_tiny_flat_negative_and_control_characters():
-    assert len(set(viz.nice_ticks(1e-12, 3e-12, 4))) >= 2  # tiny losses still get ticks
+    assert len(set(live_html.nice_ticks(1e-12, 3e-12, 4))) >= 2  # tiny losses still get ticks
     flat = viz.curve_series([{"epoch": e, "loss": 0.3 + 1e-9 * e} for e in (1, 2, 3)], metric="loss")
-    root = _svg_tree(viz.svg_chart(flat, title="t", x_title="epoch", y_title="loss", y_range=(0, float("inf"))))
+    root = _svg_tree(live_html.svg_chart(flat, title="t", x_title="epoch", y_title="loss", y_range=(0, float("inf"))))
     labels = [t.text for t in root.iter(SVG_NS + "text") if t.get("text-anchor") == "end"]
     assert len(labels) >= 2 and len(set(labels)) == len(labels)  # no "0.3, 0.3, 0.3"
     neg = [{"role": "train", "name": "x\x01y", "x": [1, 2, 3], "y": [-3.0, -2.0, -1.0], "color": "#000", "width": 2,
             "markers": True}]
-    root = _svg_tree(viz.svg_chart(neg, title="t\x02", x_title="epoch", y_title="loss", y_range=(0, float("inf"))))
+    root = _svg_tree(live_html.svg_chart(neg, title="t\x02", x_title="epoch", y_title="loss", y_range=(0, float("inf"))))
     ys = [float(c.get("cy")) for c in root.iter(SVG_NS + "circle")]
     assert len(set(ys)) == 3  # outside the range: the range gives way, the points stay apart
-    assert viz.curve_summary(neg) == "epoch 3: x\x01y -1"
-    assert 'alt="epoch 3: xy -1"' in viz.svg_img("<svg/>", viz.curve_summary(neg))  # escaped, no control chars
-    assert viz.curve_summary([]) == ""
-    out = viz.live_panel(status="s", fraction=float("nan"), metrics=[], charts=[])
+    assert live_html.curve_summary(neg) == "epoch 3: x\x01y -1"
+    assert 'alt="epoch 3: xy -1"' in live_html.svg_img("<svg/>", live_html.curve_summary(neg))  # escaped, no control chars
+    assert live_html.curve_summary([]) == ""
+    out = live_html.live_panel(status="s", fraction=float("nan"), metrics=[], charts=[])
     assert 'aria-valuenow="0"' in out and "nan" not in out

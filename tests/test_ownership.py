@@ -3,7 +3,7 @@ record who made them; only the owner or the instructor may stop, rename or delet
 the instructor's pause stops new training for participants. Single-user mode has no owners."""
 import pytest
 
-from digitlab import room, store, training
+from digitlab import roles, room, store, training
 
 TINY = {"epochs": 1, "max_train": 600}
 
@@ -36,9 +36,9 @@ def test_a_job_records_its_owner_and_the_model_keeps_it(worker, workshop):
 
 def test_only_the_owner_or_the_instructor_stops_a_job(worker, workshop):
     jid = worker.submit("numpy-mlp", TINY, owner="Ana", _hook="sleep:30")
-    with pytest.raises(room.NotAllowedError):
+    with pytest.raises(roles.NotAllowedError):
         worker.stop(jid, by="Ben")
-    with pytest.raises(room.NotAllowedError):
+    with pytest.raises(roles.NotAllowedError):
         worker.stop(jid)  # no name at all: refused too
     assert worker.status(jid)["state"] in ("queued", "running") and not worker.status(jid)["stop_requested"]
     worker.stop(jid, by="ana")  # names are case-insensitive
@@ -67,13 +67,13 @@ def test_a_participant_sees_only_their_jobs(worker, workshop):
 
 def test_only_the_owner_or_the_instructor_renames_or_deletes_a_model(worker, workshop):
     assert worker.wait(worker.submit("numpy-mlp", TINY, name="ben-mlp", owner="Ben"), 60)["state"] == "done"
-    with pytest.raises(room.NotAllowedError):
+    with pytest.raises(roles.NotAllowedError):
         store.delete("ben-mlp", by="Ana")
-    with pytest.raises(room.NotAllowedError):
+    with pytest.raises(roles.NotAllowedError):
         store.rename("ben-mlp", "stolen", by="Ana")
     store.rename("ben-mlp", "ben-first", by="Ben")
     assert store.names() == ["ben-first"]
-    with pytest.raises(room.NotAllowedError):  # a class default (no owner): the instructor only
+    with pytest.raises(roles.NotAllowedError):  # a class default (no owner): the instructor only
         store.delete("ben-first", by=None)
     store.delete("ben-first", instructor=True)
     assert store.names() == []
@@ -81,7 +81,7 @@ def test_only_the_owner_or_the_instructor_renames_or_deletes_a_model(worker, wor
 
 def test_pause_refuses_participants_not_the_instructor(worker, workshop):
     room.Room().set_paused(True)
-    with pytest.raises(room.NotAllowedError) as e:
+    with pytest.raises(roles.NotAllowedError) as e:
         worker.submit("numpy-mlp", TINY, owner="Ana")
     assert e.value.reason == "paused"
     jid = worker.submit("numpy-mlp", TINY, name="by-teacher", instructor=True)

@@ -12,9 +12,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from digitlab import data, room
-from digitlab.room import (DrawingNotFoundError, InvalidDrawingError, InvalidNameError, NameTakenError,
-                           NotAllowedError, Participant, Room, RoomError, can_manage, visible_models)
+from digitlab import data, roles, room
+from digitlab.roles import (DrawingNotFoundError, InvalidDrawingError, InvalidNameError, NameTakenError,
+                           NotAllowedError, Participant, RoomError, can_manage, visible_models)
+from digitlab.room import Room
 
 N_PROCS, N_EACH = 4, 50
 BARRIER_TIMEOUT_S = 20  # a child waits this long for the others (a failing one never comes)
@@ -58,7 +59,7 @@ def digit(seed: int) -> np.ndarray:
     ("a" * 24, "a" * 24),
 ])
 def test_valid_names_are_cleaned(raw, clean):
-    assert room.check_name(raw) == clean
+    assert roles.check_name(raw) == clean
 
 
 @pytest.mark.parametrize("raw, reason", [
@@ -148,7 +149,7 @@ def test_settings_come_from_the_environment(tmp_path, monkeypatch):
             monkeypatch.delenv("DIGITLAB_WORKSHOP", raising=False)
         else:
             monkeypatch.setenv("DIGITLAB_WORKSHOP", value)
-        assert room.workshop_enabled() is on
+        assert roles.workshop_enabled() is on
 
 
 # ---------------------------------------------------------------- drawings
@@ -280,17 +281,17 @@ def test_visible_models():
 
 def test_instructor_key(monkeypatch, caplog, capsys, rm):
     monkeypatch.delenv("DIGITLAB_INSTRUCTOR_KEY", raising=False)
-    assert not room.instructor_key_ok("") and not room.instructor_key_ok("anything")
+    assert not roles.instructor_key_ok("") and not roles.instructor_key_ok("anything")
     monkeypatch.setenv("DIGITLAB_INSTRUCTOR_KEY", "")
-    assert not room.instructor_key_ok("")
+    assert not roles.instructor_key_ok("")
     key = "s3cret/clé-ñ"  # not a valid name either
     monkeypatch.setenv("DIGITLAB_INSTRUCTOR_KEY", key)
     caplog.set_level(logging.DEBUG)
-    assert room.instructor_key_ok(key) is True
+    assert roles.instructor_key_ok(key) is True
     raised, texts = [], []
     for wrong in ["wrong", key[:-1], key + "x", key.upper(), "", None, 42, key.encode(), "ñ" * 10_000]:
         try:
-            assert room.instructor_key_ok(wrong) is False
+            assert roles.instructor_key_ok(wrong) is False
         except Exception as e:  # none is expected; if one comes, it must not say the key
             raised.append(f"{e!r} {e}")
     for action in (lambda: rm.delete_drawing(rm.save_drawing("Ana", digit(0), 1), by="Ben"),
@@ -431,10 +432,10 @@ def test_processes_opening_a_new_room_together(pool, tmp_path):
 def test_wrong_instructor_keys_lock_the_key_for_a_while(monkeypatch):
     monkeypatch.setenv("DIGITLAB_INSTRUCTOR_KEY", "right")
     t0 = 1_000_000.0
-    for i in range(room.KEY_TRIES):
-        assert room.instructor_key_ok(f"guess{i}", now=t0 + i) is False
-    assert room.key_locked_for(now=t0 + 10) > 0
-    assert room.instructor_key_ok("right", now=t0 + 10) is False  # even the right key waits
-    later = t0 + room.KEY_WINDOW_S + room.KEY_TRIES
-    assert room.key_locked_for(now=later) == 0
-    assert room.instructor_key_ok("right", now=later) is True
+    for i in range(roles.KEY_TRIES):
+        assert roles.instructor_key_ok(f"guess{i}", now=t0 + i) is False
+    assert roles.key_locked_for(now=t0 + 10) > 0
+    assert roles.instructor_key_ok("right", now=t0 + 10) is False  # even the right key waits
+    later = t0 + roles.KEY_WINDOW_S + roles.KEY_TRIES
+    assert roles.key_locked_for(now=later) == 0
+    assert roles.instructor_key_ok("right", now=later) is True

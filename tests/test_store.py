@@ -135,11 +135,11 @@ def test_overwrite_is_atomic_under_a_crash(monkeypatch):
     def crash(*a, **k):
         raise OSError("simulated power cut before the commit")
 
-    real = store._write_json_atomic
-    monkeypatch.setattr(store, "_write_json_atomic", crash)
+    real = store._write_meta
+    monkeypatch.setattr(store, "_write_meta", crash)
     with pytest.raises(OSError):
         store.save("keep", kind="numpy-mlp", arrays=arrays, spec=spec, overwrite=True)
-    monkeypatch.setattr(store, "_write_json_atomic", real)
+    monkeypatch.setattr(store, "_write_meta", real)
     store._cache.clear()
     assert np.array_equal(store.load("keep").predict_proba(X), before)  # the previous model, intact
     # and a later overwrite works and cleans the orphaned payload
@@ -210,7 +210,7 @@ def test_pickled_payload_never_loaded():
     np.savez(w, w000=np.array([{"evil": 1}], dtype=object))
     meta_p = store.models_dir() / "p" / "meta.json"
     meta = json.loads(meta_p.read_text())
-    meta["files"]["weights"]["sha256"] = store._sha256(w)
+    meta["files"]["weights"]["sha256"] = store.sha256_file(w)
     meta_p.write_text(json.dumps(meta))
     with pytest.raises(store.CorruptModelError, match="not a readable weights file"):
         store.load("p", cached=False)
@@ -222,7 +222,7 @@ def test_not_a_zip_refused():
     w.write_bytes(b"not a zip at all")
     meta_p = store.models_dir() / "z" / "meta.json"
     meta = json.loads(meta_p.read_text())
-    meta["files"]["weights"]["sha256"] = store._sha256(w)
+    meta["files"]["weights"]["sha256"] = store.sha256_file(w)
     meta_p.write_text(json.dumps(meta))
     with pytest.raises(store.CorruptModelError):
         store.load("z", cached=False)
@@ -607,3 +607,24 @@ def test_save_dataset_for_the_worker(home):
     assert store.save_dataset(ds) == spec and os.stat(spec).st_mtime_ns == mtime  # written once per content
     other = data.Dataset(x[:10], np.arange(10), "other", "other")
     assert store.save_dataset(other) != spec
+
+
+def test_write_atomic_leaves_the_old_file_or_the_new_one_and_no_temporary(tmp_path):
+    """files.write_atomic, used for meta.json, saved datasets and the MNIST cache: a writer that
+    fails halfway leaves the previous content and no ``.part`` file; one that succeeds replaces it."""
+    from digitlab import files
+
+    target = tmp_path / "sub" / "f.bin"
+    files.write_atomic(target, lambda f: f.write(b"old"))
+    assert target.read_bytes() == b"old"
+
+    def half_then_fail(f):
+        f.write(b"new but cut")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        files.write_atomic(target, half_then_fail)
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["f.bin"]
+    files.write_atomic(target, lambda f: f.write(b"new"))
+    assert target.read_bytes() == b"new" and files.sha256_file(target) == __import__("hashlib").sha256(b"new").hexdigest()
