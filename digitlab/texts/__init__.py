@@ -6,10 +6,11 @@ The library's errors say their code's text ``err.<code>`` (``en_errors.py``, ``e
 :func:`error_text`."""
 from __future__ import annotations
 
-from . import en, en_errors, en_learn, es, es_errors, es_learn, es_models
+from . import en, en_errors, en_explain, en_learn, es, es_errors, es_explain, es_learn, es_models
 
 LANGS = {"en": "English", "es": "Español"}
-_TABLES = {"en": {**en.T, **en_learn.T, **en_errors.T}, "es": {**es.T, **es_learn.T, **es_errors.T}}
+_TABLES = {"en": {**en.T, **en_learn.T, **en_explain.T, **en_errors.T},
+           "es": {**es.T, **es_learn.T, **es_explain.T, **es_errors.T}}
 
 
 def text(lang: str, key: str, **fields) -> str:
