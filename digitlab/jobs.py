@@ -1,7 +1,10 @@
 """One training job, from its description to a saved model: load, train, evaluate, save.
 
 :func:`run_job` is what the trainer process (:mod:`digitlab.training`) runs for every job,
-and what the CLI's ``train`` and the tests call directly in their own process. A job is a
+and what the CLI's ``train`` and the tests call directly in their own process. It is
+:func:`train_job` (load, train, evaluate: a final event and a payload, nothing saved), then
+:func:`save`; a Dask worker runs :func:`train_job` alone and the server saves the payload
+(:mod:`digitlab.engine_dask`). A job is a
 plain dict (it crosses a process boundary)::
 
     {"id", "kind", "preset", "config": {...}, "data": "sample", "name": None or "my-mlp",
@@ -14,8 +17,10 @@ See docs/architecture.md, "Training jobs and the trainer process".
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -40,6 +45,21 @@ class Split:
 
 def run_job(job: dict, emit, should_stop) -> dict:
     """Train one job and save the model; returns the final event (done/stopped)."""
+    final, payload = train_job(job, emit, should_stop)
+    if payload is None:
+        return final
+    emit({"type": "phase", "phase": "saving"})
+    return {**final, "model": save(job, payload)}
+
+
+def train_job(job: dict, emit, should_stop) -> tuple[dict, dict | None]:
+    """Train and evaluate one job without saving it: ``(final event, payload)``.
+
+    The final event's ``model`` is None (nothing is saved yet). The payload is what
+    :func:`save` stores, ``{"kind", "arrays", "spec", "meta", "keras_model"}`` (``keras_model``:
+    the trained Keras model for keras-cnn, else None), or None when nothing was learnt (stopped
+    before the first epoch). :func:`run_job` saves it in this process; a Dask worker sends it
+    back to the server instead (:func:`portable` turns its Keras model into bytes)."""
     kind, seed = job["kind"], int(job.get("seed", 0))
     cfg = models.config_from_dict(kind, job.get("config"), job.get("preset"))  # ConfigError on bad input
     emit({"type": "phase", "phase": "loading data"})
@@ -47,13 +67,13 @@ def run_job(job: dict, emit, should_stop) -> dict:
     trained, epochs_seen, seconds = train(kind, cfg, split, seed, emit, should_stop)
     stopped = trained.stopped or should_stop()
     if stopped and not epochs_seen:  # stopped before anything was learnt: nothing to keep
-        return {"type": "stopped", "model": None, "metrics": {}}
+        return {"type": "stopped", "model": None, "metrics": {}}, None
     emit({"type": "phase", "phase": "evaluating"})
     metrics = measure(models.build_predictor(kind, trained.spec, trained.arrays), split, job.get("test"))
-    emit({"type": "phase", "phase": "saving"})
     meta = describe(job, cfg, split, trained, epochs_seen, metrics, seconds, stopped)
-    name = save(job, kind, trained, meta)
-    return {"type": "stopped" if stopped else "done", "model": name, "metrics": metrics}
+    payload = {"kind": kind, "arrays": trained.arrays, "spec": trained.spec, "meta": meta,
+               "keras_model": trained.keras_model}
+    return {"type": "stopped" if stopped else "done", "model": None, "metrics": metrics}, payload
 
 
 # ---------------------------------------------------------------- the four steps
@@ -121,22 +141,44 @@ def describe(job: dict, cfg, split: Split, trained, epochs_seen: list, metrics: 
     }
 
 
-def save(job: dict, kind: str, trained, meta: dict) -> str:
-    """Save the model in the store; returns its name. A chosen name is used as given
-    (:func:`digitlab.store.save` refuses a taken one); only a generated name gets a suffix."""
+def save(job: dict, payload: dict) -> str:
+    """Save a :func:`train_job` payload in the store; returns the model's name. A chosen name
+    is used as given (:func:`digitlab.store.save` refuses a taken one); only a generated name
+    gets a suffix. Keras's own file comes from the payload's ``keras_model`` (saved here) or
+    its ``keras_bytes`` (a :func:`portable` payload, from a process that has Keras)."""
+    kind = payload["kind"]
     name = job.get("name") or store.unique_name(f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
     tmpdir, files = None, None
-    if trained.keras_model is not None:  # keras-cnn also keeps Keras's own file beside the NumPy arrays
+    model, blob = payload.get("keras_model"), payload.get("keras_bytes")
+    if model is not None or blob is not None:  # keras-cnn also keeps Keras's own file beside the NumPy arrays
         tmpdir = store.models_dir() / f".tmp-keras-{uuid.uuid4().hex[:8]}"
         tmpdir.mkdir()
-        trained.keras_model.save(tmpdir / "model.keras")
+        if model is not None:
+            model.save(tmpdir / "model.keras")
+        else:
+            (tmpdir / "model.keras").write_bytes(blob)
         files = {"keras": tmpdir / "model.keras"}
     try:
-        store.save(name, kind=kind, arrays=trained.arrays, spec=trained.spec, meta=meta, files=files)
+        store.save(name, kind=kind, arrays=payload["arrays"], spec=payload["spec"], meta=payload["meta"], files=files)
     finally:
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)
     return name
+
+
+def portable(payload: dict | None) -> dict | None:
+    """The payload with its Keras model replaced by the bytes of its ``.keras`` file
+    (``keras_bytes``), so that it can go to a process without TensorFlow: a Dask worker saves
+    the model to a temporary file and reads it back; the server writes the bytes into its
+    store (:func:`save`)."""
+    if payload is None or payload.get("keras_model") is None:
+        return payload
+    with tempfile.TemporaryDirectory(prefix="digitlab-keras-") as d:
+        path = os.path.join(d, "model.keras")
+        payload["keras_model"].save(path)
+        with open(path, "rb") as f:
+            blob = f.read()
+    return {**payload, "keras_model": None, "keras_bytes": blob}
 
 
 def curves(history: dict, epochs_seen: list) -> dict:

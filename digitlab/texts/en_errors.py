@@ -145,4 +145,10 @@ T = {
     "err.store.meta.bad_curves": "{name!r}: meta.json field {field!r} must be an object of lists of numbers, not {value}",
     "err.store.meta.bad_files": (
         '{name!r}: meta.json field {field!r} must be an object of {{"file": name, "sha256": hex}} entries, not {value}'),
+    # ---- the Dask cluster (digitlab.engine_dask)
+    "err.dask.unreachable": "the Dask scheduler at {address} did not answer within {seconds} s ({reason})",
+    "err.dask.worker_died": (
+        "job {job}: the Dask worker running it ({worker}) died; the job was not run again, the other jobs go on"),
+    "err.dask.task_failed": "job {job}: the Dask cluster could not run it ({reason})",
+    "err.dask.job_failed": "job {job} failed on the Dask cluster: {reason}",
 }

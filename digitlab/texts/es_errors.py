@@ -158,4 +158,11 @@ T = {
     "err.store.meta.bad_files": (
         '{name!r}: el campo {field!r} de meta.json debe ser un objeto de entradas {{"file": nombre, "sha256": hex}}, '
         "no {value}"),
+    # ---- the Dask cluster (digitlab.engine_dask)
+    "err.dask.unreachable": "el planificador de Dask en {address} no respondió en {seconds} s ({reason})",
+    "err.dask.worker_died": (
+        "trabajo {job}: el worker de Dask que lo ejecutaba ({worker}) murió; el trabajo no se repitió, los demás "
+        "siguen"),
+    "err.dask.task_failed": "trabajo {job}: el clúster de Dask no pudo ejecutarlo ({reason})",
+    "err.dask.job_failed": "el trabajo {job} falló en el clúster de Dask: {reason}",
 }

@@ -1,0 +1,478 @@
+"""Training jobs on a Dask cluster: :class:`DaskEngine`, the engine the server uses when
+``DIGITLAB_DASK_SCHEDULER=tcp://HOST:PORT`` is set (the local pool is the default).
+
+The engine has the local pool's interface (``slots``, ``start``, ``stop``, ``poll``, ``running``,
+``close``, ``describe``); the same job dicts run, with the same events and states. How each
+part travels (docs/architecture.md, "Training on a Dask cluster"):
+
+* **the job**: ``Client.submit(run_task, job, ...)`` with ``retries=0``. :func:`run_task`, on a
+  worker, runs :func:`digitlab.jobs.train_job` (load, train, evaluate; nothing saved) with
+  ``DIGITLAB_HOME`` pointed at a temporary folder it removes afterwards: workers need no
+  shared disk and no store. A dataset that is a file on the server (an upload, a CSV, an IDX
+  folder, the official test set) is sent with the job (``Client.scatter`` of its bytes, once per
+  file); ``sample`` is the repository's, which the workers have.
+* **events**: the task logs them on a topic of the scheduler (``Worker.log_event``: batched,
+  never blocks training); the engine subscribes (``Client.subscribe_topic``) and ``poll`` hands
+  them out. Batch events are throttled as the trainer process throttles them.
+* **Stop**: a ``distributed.Event`` per job. A thread beside the task waits on it (a
+  scheduler-side wait, so a Stop is seen at once) and sets a local flag that ``should_stop()``
+  reads for free, and reports ``stopping``; the trainers honour it at their next poll, as locally.
+* **results**: the task returns ``(final event, payload)``; the payload (weight arrays, spec,
+  meta and, for keras-cnn, the ``.keras`` file's bytes: :func:`digitlab.jobs.portable`) comes back
+  to the server, which saves it in its own store (:func:`digitlab.jobs.save`) and then reports
+  ``done``/``stopped`` with the model's name. The server never imports TensorFlow.
+* **failures**: an exception in the job is the job's ``error`` event (code and params, as
+  locally). A worker that dies under a job (its address leaves the cluster, or the task starts a
+  second time elsewhere, or ``KilledWorker``) is that job's ``error`` (``dask.worker_died``); the
+  task is cancelled, not run again, and the other jobs go on. An unreachable scheduler is a
+  :class:`DaskError` (``dask.unreachable``) after ``connect_timeout`` seconds, never a hang.
+
+``distributed`` is imported when an engine is made or a task runs, not with this module.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import shutil
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+from pathlib import Path
+
+from . import data, jobs, store, trainer_process
+from .errors import DigitLabError, _plain
+from .files import MAX_BYTES, check_regular_file, too_large
+
+ENV = "DIGITLAB_DASK_SCHEDULER"
+CONNECT_TIMEOUT_S = 5.0  # an unreachable scheduler is an error after this long
+WATCH_INTERVAL_S = 1.0  # how often poll() re-reads the cluster's workers (slots, dead workers)
+STOP_WAIT_S = 0.5  # one scheduler-side wait of a task's Stop watcher
+RESULT_TIMEOUT_S = 120.0  # fetching a finished job's payload from its worker
+WORKER_DATA = ("sample", "mnist", "mnist-train", "mnist-test")  # specs a worker loads itself
+TERMINAL = ("done", "stopped", "error")
+_home_lock = threading.Lock()
+
+
+class DaskError(DigitLabError, RuntimeError):
+    """The Dask cluster failed a job or could not be reached (codes ``dask.*``)."""
+
+
+def scheduler_address() -> str | None:
+    """``$DIGITLAB_DASK_SCHEDULER`` (``tcp://HOST:PORT``), or None: the local pool."""
+    return os.environ.get(ENV, "").strip() or None
+
+
+def error_event(e: BaseException) -> dict:
+    """A job's ``error`` event for ``e``, as the trainer process reports it (code and params of a
+    :class:`DigitLabError`, else None and {})."""
+    coded = isinstance(e, DigitLabError)
+    return {"type": "error", "error": f"{type(e).__name__}: {e}", "code": e.code if coded else None,
+            "params": e.params if coded else {}, "traceback": traceback.format_exc(limit=8)}
+
+
+@contextlib.contextmanager
+def _home(path: str | None):
+    """``DIGITLAB_HOME`` is ``path`` inside the block (nothing changes when it already is)."""
+    if not path or os.environ.get("DIGITLAB_HOME") == str(path):
+        yield
+        return
+    with _home_lock:
+        old = os.environ.get("DIGITLAB_HOME")
+        os.environ["DIGITLAB_HOME"] = str(path)
+        try:
+            yield
+        finally:
+            if old is None:
+                os.environ.pop("DIGITLAB_HOME", None)
+            else:
+                os.environ["DIGITLAB_HOME"] = old
+
+
+# ---------------------------------------------------------------- the worker's side
+
+
+class _Topic:
+    """A queue-like sink (``put``) that logs each event on the engine's topic of the scheduler."""
+
+    def __init__(self, worker, topic: str):
+        self.worker, self.topic = worker, topic
+
+    def put(self, ev: dict):
+        self.worker.log_event(self.topic, _plain(ev))  # msgpack-ready: plain numbers, strings, lists
+
+
+def _watch_stop(stop_ev, flag: threading.Event, done: threading.Event, lock: threading.Lock, sink, jid: str):
+    """Beside the task: wait on the job's distributed Event; once set, raise the local flag the
+    trainers poll and report ``stopping`` (never after the task has returned)."""
+    while not done.is_set():
+        try:
+            is_set = stop_ev.wait(timeout=STOP_WAIT_S)
+        except Exception:  # noqa: BLE001 - a hiccup of the scheduler connection: try again
+            is_set = False
+            time.sleep(0.2)
+        if is_set:
+            with lock:
+                if not done.is_set():
+                    flag.set()
+                    sink.put({"type": "stopping", "job": jid, "t": time.time()})
+            return
+
+
+def _unpack(job: dict, shipped: dict, folder: Path) -> dict:
+    """The job with its shipped datasets written under ``folder`` and its specs pointing there."""
+    job = dict(job)
+    for field, ship in shipped.items():
+        if not ship:
+            continue
+        d = folder / f"data-{field}"
+        d.mkdir(parents=True)
+        for name, blob in ship["files"].items():
+            (d / name).write_bytes(blob)
+        job[field] = str(d / ship["entry"]) if ship["entry"] else str(d)
+    return job
+
+
+def run_task(job: dict, topic: str, stop_name: str, shipped: dict | None = None):
+    """One job on a Dask worker: :func:`digitlab.jobs.train_job` in a temporary ``DIGITLAB_HOME``,
+    events to ``topic``, Stop from the Event ``stop_name``. Returns ``(final event, payload)``,
+    the payload :func:`digitlab.jobs.portable` (no Keras object crosses to the server); any
+    exception is the job's error event."""
+    import distributed
+
+    worker = distributed.get_worker()
+    stop_ev = distributed.Event(stop_name, client=distributed.get_client())
+    jid, sink = job["id"], _Topic(worker, topic)
+    home = tempfile.mkdtemp(prefix="digitlab-dask-home-")
+    flag, done, lock = threading.Event(), threading.Event(), threading.Lock()
+    sink.put({"type": "started", "job": jid, "t": time.time(), "pid": os.getpid(), "worker": worker.address,
+              "home": home})
+    threading.Thread(target=_watch_stop, args=(stop_ev, flag, done, lock, sink, jid), name="digitlab-dask-stop",
+                     daemon=True).start()
+    final, payload = None, None
+    try:
+        with _home(home):
+            local = _unpack(job, shipped or {}, Path(home))
+            emit = trainer_process._throttled_emit(sink, jid)
+            if job.get("_test_hook"):
+                emit = trainer_process._test_hook(job["_test_hook"], emit, flag.is_set)
+            final, payload = jobs.train_job(local, emit, flag.is_set)
+            payload = jobs.portable(payload)
+    except BaseException as e:  # noqa: BLE001 - reported as the job's error; the worker goes on
+        final, payload = error_event(e), None
+    finally:
+        with lock:
+            done.set()
+        shutil.rmtree(home, ignore_errors=True)
+    return _plain(final), payload
+
+
+# ---------------------------------------------------------------- the server's side
+
+
+def _connect(address: str, timeout: float):
+    import distributed
+
+    try:
+        return distributed.Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as e:
+        raise DaskError("dask.unreachable", address=address, seconds=timeout,
+                        reason=f"{type(e).__name__}: {e}") from None
+
+
+def _files_of(spec) -> tuple[list[Path], str | None] | None:
+    """The server's files behind a data spec that the workers cannot have, and the entry the
+    spec names (a file name, or None for a folder); None for a spec the workers load themselves."""
+    if not spec or str(spec) in WORKER_DATA:
+        return None
+    p = Path(str(spec))
+    if p.is_dir():
+        return list(data.find_idx_pair(p)), None
+    if not os.path.lexists(p):
+        return None  # the worker reports it missing, as the local trainer does
+    check_regular_file(p)
+    files = [p]
+    if "idx3" in p.name:  # an IDX images file: its labels file goes with it
+        files.append(data.labels_path_for(p))
+    return files, p.name
+
+
+class _Task:
+    __slots__ = ("job", "future", "stop", "worker", "pid", "finished", "stop_requested", "lost")
+
+    def __init__(self, job, stop):
+        self.job, self.stop, self.future = job, stop, None
+        self.worker = self.pid = self.stop_requested = self.lost = None
+        self.finished = False
+
+
+class DaskEngine:
+    """Jobs on a Dask cluster, with the local pool's interface (see the module's text).
+
+    ``address_or_client``: the scheduler's address (``tcp://HOST:PORT``) or a connected
+    ``distributed.Client`` (left open by :meth:`close`). ``connect_timeout``: seconds before an
+    unreachable scheduler is a :class:`DaskError`."""
+
+    def __init__(self, address_or_client, *, connect_timeout: float = CONNECT_TIMEOUT_S):
+        import distributed
+
+        self._dd = distributed
+        if isinstance(address_or_client, distributed.Client):
+            self.client, self._own = address_or_client, False
+        else:
+            self.client, self._own = _connect(str(address_or_client), connect_timeout), True
+        self.address = self.client.scheduler.address
+        self._uid = uuid.uuid4().hex[:8]
+        self._topic = f"digitlab-events-{self._uid}"
+        self._events: queue.Queue = queue.Queue()
+        self._lock = threading.RLock()
+        self._tasks: dict[str, _Task] = {}
+        self._ships: dict[tuple, object] = {}  # (path, size, mtime)... -> the scattered bytes' future
+        self._workers: dict[str, int] = {}
+        self._checked = 0.0
+        self._closed = False
+        self._refresh()
+        self.client.subscribe_topic(self._topic, self._on_topic)
+
+    # ---- the interface
+
+    @property
+    def slots(self) -> int:
+        """Jobs that can run at once: the cluster's worker threads (re-read at most once a second)."""
+        if time.monotonic() - self._checked > WATCH_INTERVAL_S:
+            self._refresh()
+        return sum(self._workers.values())
+
+    def start(self, job: dict) -> None:
+        """Submit ``job`` (the dict :func:`digitlab.jobs.run_job` takes); its events come from :meth:`poll`.
+        A dataset the server cannot send becomes the job's error event."""
+        jid = job["id"]
+        t = _Task(dict(job), self._dd.Event(f"digitlab-stop-{self._uid}-{jid}", client=self.client))
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the Dask engine has been closed")
+            if jid in self._tasks:
+                raise ValueError(f"job {jid!r} is already running")
+            self._tasks[jid] = t
+        try:
+            shipped = {"data": self._ship(job.get("data")), "test": self._ship(job.get("test"), lenient=True)}
+            t.future = self.client.submit(run_task, t.job, self._topic, t.stop.name, shipped, key=f"digitlab-{jid}-"
+                                          f"{self._uid}", pure=False, retries=0)
+        except Exception as e:  # noqa: BLE001 - a dataset that cannot be sent, a lost scheduler: the job's error
+            self._finish(t, error_event(e))
+            return
+        t.future.add_done_callback(lambda fut, t=t: self._on_done(t, fut))
+
+    def stop(self, job_id: str) -> None:
+        """Ask the job to stop (its task sees it at once, the trainer at its next poll). A job no
+        worker has started yet is cancelled and reported ``stopped`` at once."""
+        with self._lock:
+            t = self._tasks.get(job_id)
+            if t is None or t.finished or t.stop_requested is not None:
+                return
+            t.stop_requested = time.time()
+            not_started = t.worker is None
+        with contextlib.suppress(Exception):
+            t.stop.set()
+        if not_started and self._finish(t, {"type": "stopped", "model": None, "metrics": {}, "cancelled": True}):
+            self._cancel(t)
+
+    def poll(self, timeout: float) -> list[dict]:
+        """The events since the last poll, waiting up to ``timeout`` seconds for the first."""
+        self._watch()
+        out = []
+        try:
+            out.append(self._events.get(timeout=max(0.0, timeout)))
+            while True:
+                out.append(self._events.get_nowait())
+        except queue.Empty:
+            pass
+        for ev in out:
+            if ev["type"] in TERMINAL:
+                self._forget(ev["job"])
+        return out
+
+    def running(self) -> set[str]:
+        """The jobs started and not yet finished."""
+        with self._lock:
+            return {jid for jid, t in self._tasks.items() if not t.finished}
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop this engine's jobs on the cluster and close the client (the cluster itself is left running)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            tasks = [t for t in self._tasks.values() if not t.finished]
+        for t in tasks:  # nobody will read their results: the cluster need not finish them
+            with contextlib.suppress(Exception):
+                t.stop.set()
+            self._cancel(t)
+        with contextlib.suppress(Exception):
+            self.client.unsubscribe_topic(self._topic)
+        self._ships.clear()
+        if self._own:
+            with contextlib.suppress(Exception):
+                self.client.close(timeout=timeout)
+
+    def describe(self) -> dict:
+        return {"engine": "dask", "address": self.address, "slots": self.slots, "workers": len(self._workers)}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- inside
+
+    def _refresh(self):
+        self._workers = dict(self.client.nthreads())
+        self._checked = time.monotonic()
+
+    def _ship(self, spec, *, lenient: bool = False):
+        """The files behind ``spec`` scattered to the cluster (once per file version), or None.
+        ``lenient`` (the test set): a set that cannot be sent is left to the worker, whose
+        failure to load it costs the job its test metric, not the model (as locally)."""
+        try:
+            found = _files_of(spec)
+        except (DigitLabError, OSError):
+            if lenient:
+                return None
+            raise
+        if found is None:
+            return None
+        files, entry = found
+        sig = tuple((str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+        if sig not in self._ships:
+            blobs = {}
+            for p in files:
+                too_large(p.name, check_regular_file(p).st_size, MAX_BYTES)
+                blobs[p.name] = p.read_bytes()
+            [fut] = self.client.scatter([{"files": blobs, "entry": entry}], hash=False)
+            self._ships = {**dict(list(self._ships.items())[-7:]), sig: fut}  # the last few datasets stay
+        return self._ships[sig]
+
+    def _on_topic(self, event):
+        """The client's event loop: one event of a task (never blocks; no calls to the scheduler)."""
+        _ts, ev = event
+        if not isinstance(ev, dict):
+            return
+        with self._lock:
+            t = self._tasks.get(ev.get("job"))
+            if t is None or t.finished:
+                return  # not ours, or after the job's end (a cancelled task still running)
+            if ev.get("type") == "started":
+                if t.worker is not None:  # a second start: its first worker died and the task was rerun
+                    t.lost = t.lost or t.worker
+                    return
+                t.worker, t.pid = ev.get("worker"), ev.get("pid")
+            else:
+                ev.pop("worker", None)  # the scheduler adds the sender's address to every event
+            self._events.put(ev)
+
+    def _on_done(self, t: _Task, fut):
+        """A Dask callback thread: the task's future finished; save its payload, report the end."""
+        if t.finished:
+            return
+        try:
+            final, payload = self._result(t, fut)
+            if payload is not None:
+                self._events.put({"type": "phase", "phase": "saving", "job": t.job["id"], "t": time.time()})
+                payload["meta"]["dataset"]["spec"] = t.job.get("data") or "sample"  # not the worker's copy
+                with _home(t.job.get("home")):
+                    final = {**final, "model": jobs.save(t.job, payload)}
+                if payload["meta"].get("train_seconds") is not None:
+                    final["train_seconds"] = payload["meta"]["train_seconds"]
+        except BaseException as e:  # noqa: BLE001 - the job's error, the engine goes on
+            final = error_event(e)
+        self._finish(t, final)
+
+    def _result(self, t: _Task, fut):
+        try:
+            return fut.result(timeout=RESULT_TIMEOUT_S)
+        except self._dd.KilledWorker:
+            raise DaskError("dask.worker_died", worker=str(t.worker or "?"), job=t.job["id"]) from None
+        except DigitLabError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the cluster's failure (the job's own are its error event)
+            raise DaskError("dask.task_failed", job=t.job["id"], reason=f"{type(e).__name__}: {e}") from None
+
+    def _finish(self, t: _Task, ev: dict) -> bool:
+        """Report the job's one terminal event (False when it already has one)."""
+        with self._lock:
+            if t.finished:
+                return False
+            t.finished = True
+            self._events.put({**ev, "job": t.job["id"], "t": time.time()})
+            return True
+
+    def _forget(self, jid: str):
+        with self._lock:
+            t = self._tasks.pop(jid, None)
+        if t is not None and t.stop_requested is not None:
+            with contextlib.suppress(Exception):
+                t.stop.clear()  # a set Event is kept by the scheduler until cleared
+
+    def _cancel(self, t: _Task):
+        if t.future is not None:
+            with contextlib.suppress(Exception):
+                t.future.cancel()
+
+    def _watch(self):
+        """At most once a second: the cluster's workers (slots), and the jobs whose worker is gone."""
+        if time.monotonic() - self._checked < WATCH_INTERVAL_S:
+            return
+        try:
+            self._refresh()
+        except Exception:  # noqa: BLE001 - the scheduler is unreachable now; its futures will say so
+            self._checked = time.monotonic()
+            return
+        with self._lock:
+            tasks = [t for t in self._tasks.values() if not t.finished]
+        for t in tasks:
+            try:
+                self._check_worker(t)
+            except DaskError as e:
+                if self._finish(t, error_event(e)):
+                    with contextlib.suppress(Exception):
+                        t.stop.set()  # a copy the scheduler started again stops at once
+                    self._cancel(t)
+
+    def _check_worker(self, t: _Task):
+        lost = t.lost or (t.worker if t.worker is not None and t.worker not in self._workers else None)
+        if lost is not None:
+            raise DaskError("dask.worker_died", worker=str(lost), job=t.job["id"])
+
+
+def run_job_on_dask(address, job: dict, emit, *, connect_timeout: float = CONNECT_TIMEOUT_S,
+                    poll_s: float = 0.25) -> dict:
+    """Run one job on the Dask cluster at ``address`` (the CLI's ``train --dask ADDRESS``) and save
+    the model in this process's store: like :func:`digitlab.jobs.run_job`, ``emit`` gets the job's
+    ``phase``/``batch``/``epoch`` events and the final event (done/stopped) is returned; a job's
+    error is raised (its code and params kept). Ctrl-C stops the job on the cluster."""
+    job = {"home": str(store.home()), **job, "id": job.get("id") or f"cli-{uuid.uuid4().hex[:6]}"}
+    with DaskEngine(address, connect_timeout=connect_timeout) as engine:
+        engine.start(job)
+        try:
+            while True:
+                for ev in engine.poll(poll_s):
+                    if ev["type"] in TERMINAL:
+                        return _final(ev)
+                    if ev["type"] in ("phase", "batch", "epoch"):
+                        emit(ev)
+        except KeyboardInterrupt:
+            engine.stop(job["id"])
+            raise
+
+
+def _final(ev: dict) -> dict:
+    """A terminal event as :func:`digitlab.jobs.run_job` ends: the event, or its error raised."""
+    if ev["type"] != "error":
+        return {k: v for k, v in ev.items() if k not in ("job", "t")}
+    if ev.get("code"):
+        err = DigitLabError(ev["code"], **(ev.get("params") or {}))
+        raise err
+    raise DaskError("dask.job_failed", job=str(ev.get("job")), reason=str(ev.get("error")))
