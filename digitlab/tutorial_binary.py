@@ -86,6 +86,17 @@ def backward_propagation(params, activations, X, Y, fixed: bool = True):
     return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
 
 
+def input_gradient(params, activations, dZ2):
+    """dL/dX (n_x, m): how a loss L changes with each input, given dL/dZ2 (1, m) and the forward
+    pass's activations. backward_propagation's chain rule carried one layer further, to the
+    pixels, instead of stopping at the weights (issue 17: saliency and adversarial nudges). With
+    dZ2 = A2 (1 - A2) it is the gradient of A2 = P(digit is 1) itself."""
+    A1 = activations["A1"]
+    dA1 = np.dot(params["W2"].T, dZ2)  # (n_h, 1) @ (1, m) -> (n_h, m)
+    dZ1 = dA1 * (A1 * (1 - A1))  # the sigmoid's derivative (the right one, whatever the preset trained with)
+    return np.dot(params["W1"].T, dZ1)  # (n_x, n_h) @ (n_h, m) -> (n_x, m)
+
+
 def update_parameters(params, derivatives, alpha: float = 1.2):
     for k in ("W1", "b1", "W2", "b2"):
         params[k] = params[k] - alpha * derivatives["d" + k]
@@ -186,6 +197,21 @@ def predict_proba_binary(params, X) -> np.ndarray:
     with np.errstate(over="ignore"), threadpool_limits(1):
         A2 = forward_propagation(_columns(X, float(params.get("input_scale", 1 / 255))), params)["A2"]
     return A2[0]
+
+
+def pixel_gradient_binary(params, X, dZ2_of):
+    """(A2, dL/dpixel) for images X as :func:`predict_proba_binary` reads them (pixels 0-255):
+    A2 (n,) = P(digit is 1) and the gradient (n, 784) of a loss L whose dL/dZ2 (n,) is
+    ``dZ2_of(A2)``. The input scaling is part of the chain: X_net = pixels x input_scale, so
+    dL/dpixel = dL/dX_net x input_scale."""
+    scale = float(params.get("input_scale", 1 / 255))
+    Xc = _columns(X, scale)  # (784, n)
+    with np.errstate(over="ignore"), threadpool_limits(1):
+        acts = forward_propagation(Xc, params)
+        A2 = acts["A2"][0]  # (n,)
+        dZ2 = np.asarray(dZ2_of(A2), np.float64).reshape(1, -1)  # (1, n)
+        dX = input_gradient(params, acts, dZ2)  # (784, n)
+    return A2, dX.T * scale
 
 
 def save_params(params, path_dir, meta: dict | None = None) -> None:

@@ -151,4 +151,12 @@ T = {
         "job {job}: the Dask worker running it ({worker}) died; the job was not run again, the other jobs go on"),
     "err.dask.task_failed": "job {job}: the Dask cluster could not run it ({reason})",
     "err.dask.job_failed": "job {job} failed on the Dask cluster: {reason}",
+    # ---- explanations (digitlab.gradients, digitlab.adversarial, digitlab.embedding)
+    "err.explain.bad_target": "the target must be one of the model's digits ({digits}), not {target}",
+    "err.explain.bad_eps": "the bound eps must be a number greater than 0 and at most 1 (the pixel range), not {eps}",
+    "err.explain.bad_step": "the step must be a number greater than 0 and at most eps ({eps}), not {step}",
+    "err.explain.bad_max_steps": "max_steps must be a whole number of at least 1, not {max_steps}",
+    "err.explain.bad_method": "the projection must be one of {methods}, not {method!r}",
+    "err.explain.no_hidden_layer": "{model} has no hidden layer to map",
+    "err.explain.too_few_images": "a map needs at least {min} digits, got {n}",
 }

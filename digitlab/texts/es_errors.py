@@ -165,4 +165,12 @@ T = {
         "siguen"),
     "err.dask.task_failed": "trabajo {job}: el clúster de Dask no pudo ejecutarlo ({reason})",
     "err.dask.job_failed": "el trabajo {job} falló en el clúster de Dask: {reason}",
+    # ---- explicaciones (digitlab.gradients, digitlab.adversarial, digitlab.embedding)
+    "err.explain.bad_target": "el objetivo debe ser uno de los dígitos del modelo ({digits}), no {target}",
+    "err.explain.bad_eps": "el límite eps debe ser un número mayor que 0 y como mucho 1 (el rango de un píxel), no {eps}",
+    "err.explain.bad_step": "el paso debe ser un número mayor que 0 y como mucho eps ({eps}), no {step}",
+    "err.explain.bad_max_steps": "max_steps debe ser un número entero de al menos 1, no {max_steps}",
+    "err.explain.bad_method": "la proyección debe ser una de {methods}, no {method!r}",
+    "err.explain.no_hidden_layer": "{model} no tiene ninguna capa oculta que dibujar",
+    "err.explain.too_few_images": "un mapa necesita al menos {min} dígitos, hay {n}",
 }
