@@ -4,6 +4,7 @@
     python -m digitlab train --model KIND [--preset P] [--epochs N] [--data SOURCE] [--name NAME] [--set KEY=VALUE ...] [--quiet]
     python -m digitlab evaluate --model NAME --data SOURCE [--json]
     python -m digitlab predict IMAGE.png [--model NAME] [--json]
+    python -m digitlab explain IMAGE.png --model NAME [--json] [--target K] [--eps E] [--step S]
     python -m digitlab list [--json]
     python -m digitlab submission --model NAME --test test.csv --out submission.csv
 
@@ -21,6 +22,7 @@ import json
 import sys
 
 from . import data, models, store
+from .gradients import ExplainError
 
 
 class UsageError(Exception):
@@ -175,6 +177,45 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_explain(args) -> int:
+    """The answer, its saliency map and an adversarial nudge for one image (digitlab.explain)."""
+    from . import explain, inference
+
+    m = store.load(args.model)  # a missing model before reading the image
+    explain.check_settings(m, step=args.step, eps=args.eps, max_steps=args.max_steps, target=args.target)
+    img = inference.image_file_to_digit(args.image)
+    out = explain.explain(m, img, target=args.target, eps=args.eps, step=args.step, max_steps=args.max_steps)
+    if args.json:
+        print(json.dumps({"model": m.name, "kind": m.kind, **out}))
+        return 0
+    p = out["proba"][out["digit"]]
+    print(f"{m.name} ({m.kind}): {out['digit']}  (p = {p:.2f})")
+    print(f"saliency of {out['digit']}, dp/dpixel ({SHADES_UP[-1]} pushes towards {out['digit']}, "
+          f"{SHADES_DOWN[-1]} away; scaled to the largest):")
+    print("\n".join(_char_map(out["saliency"])))
+    print(explain.reading_text("en", out["reading"]))
+    a = out["adversarial"]
+    print(f"nudge (step {a['step']}, L-inf bound {a['eps']}): " + explain.reading_text("en", a["reading"]))
+    return 0
+
+
+SHADES_UP, SHADES_DOWN = ".+#", "-=@"  # a third of the largest |value| each
+
+
+def _char_map(values) -> list[str]:
+    """28 lines of 28 characters: a signed map in a few shades (space: under 10% of the largest)."""
+    import numpy as np
+
+    v = np.asarray(values, np.float64)
+    top = float(np.abs(v).max())
+    lines = []
+    for row in (v / top if top > 0 else v):
+        level = np.minimum((np.abs(row) * 3).astype(int), 2)  # 0, 1, 2: the thirds of the largest
+        lines.append("".join(" " if abs(r) < 0.1 else (SHADES_UP if r > 0 else SHADES_DOWN)[k]
+                             for r, k in zip(row, level)))
+    return lines
+
+
 def cmd_list(args) -> int:
     listed = store.list_models(include_broken=True)
     ms = [m for m in listed if "error" not in m]
@@ -242,6 +283,16 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_predict)
 
+    q = sub.add_parser("explain", help="why a model answers what it does: saliency map and adversarial nudge")
+    q.add_argument("image", help="PNG/JPEG/... of any size (preprocessed as a drawing)")
+    q.add_argument("--model", required=True, help="store name")
+    q.add_argument("--json", action="store_true", help='one JSON object: {"digit", "saliency", "adversarial", ...}')
+    q.add_argument("--target", type=int, default=None, help="nudge towards this digit (default: any other answer)")
+    q.add_argument("--eps", type=float, default=0.3, help="L-inf bound of the nudge, in the [0, 1] pixel scale")
+    q.add_argument("--step", type=float, default=0.01, help="size of each signed-gradient step")
+    q.add_argument("--max-steps", type=int, default=100, help="steps at most")
+    q.set_defaults(func=cmd_explain)
+
     q = sub.add_parser("list", help="list stored models")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_list)
@@ -256,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # errors that mean "the user's input is wrong": one line, exit 2
 USER_ERRORS: tuple[type[BaseException], ...] = (data.DataError, UsageError, FileNotFoundError, models.ConfigError,
-                                                store.StoreError, IsADirectoryError, PermissionError)
+                                                store.StoreError, IsADirectoryError, PermissionError, ExplainError)
 
 
 def main(argv=None) -> int:
