@@ -70,9 +70,15 @@ def _acknowledge_stop(stop_flag: StopFlag, ev_q, jid: str, done: threading.Event
             return
 
 
-def trainer_main(job_q, ev_q, stop_flag: StopFlag, parent_pid: int | None = None):
-    """The trainer process: take jobs from ``job_q`` until None; events to ``ev_q``."""
+def trainer_main(job_q, ev_q, stop_flag: StopFlag, parent_pid: int | None = None, nice: int = 0):
+    """The trainer process: take jobs from ``job_q`` until None; events to ``ev_q``.
+
+    ``nice``: how much lower than the server this process runs (``os.nice``), so the server's
+    pages (a drawing's predictions) get the cores first while it trains."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the server's terminal is the parent's business
+    if nice:
+        with contextlib.suppress(OSError):
+            os.nice(nice)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if parent_pid is not None:
         threading.Thread(target=_watch_parent, args=(parent_pid,), name="digitlab-parent-watch", daemon=True).start()
@@ -89,17 +95,31 @@ def _run_one(job: dict, ev_q, stop_flag: StopFlag) -> dict:
     """Run one job with a Stop acknowledger beside it; any exception becomes the job's error event."""
     done = threading.Event()
     threading.Thread(target=_acknowledge_stop, args=(stop_flag, ev_q, job["id"], done), daemon=True).start()
-    emit = _throttled_emit(ev_q, job["id"])
+    emit, clock = _timed(_throttled_emit(ev_q, job["id"]))
     try:
         if job.get("_test_hook"):
             emit = _test_hook(job["_test_hook"], emit, stop_flag.is_set)
-        return run_job(job, emit, stop_flag.is_set)
+        final = run_job(job, emit, stop_flag.is_set)
+        if "training" in clock:  # the server's cost model learns from it (digitlab.costs)
+            final["train_seconds"] = round(clock.get("evaluating", time.perf_counter()) - clock["training"], 3)
+        return final
     except BaseException as e:  # noqa: BLE001 - reported as the job's error; the trainer goes on
         coded = isinstance(e, DigitLabError)  # its params are JSON-friendly, so they cross the queue
         return {"type": "error", "error": f"{type(e).__name__}: {e}", "code": e.code if coded else None,
                 "params": e.params if coded else {}, "traceback": traceback.format_exc(limit=8)}
     finally:
         done.set()
+
+
+def _timed(emit):
+    """``emit`` that also notes when each phase began (perf_counter seconds, in the dict it returns)."""
+    clock: dict[str, float] = {}
+
+    def timed(ev):
+        if ev.get("type") == "phase":
+            clock.setdefault(ev.get("phase"), time.perf_counter())
+        emit(ev)
+    return timed, clock
 
 
 def _throttled_emit(ev_q, jid: str):
@@ -173,9 +193,10 @@ def _no_main_reimport():
                 main.__dict__.update(saved)
 
 
-def spawn(ctx, job_q, ev_q, stop_flag: StopFlag):
-    """Start a trainer process (``ctx``: the *spawn* multiprocessing context); it ends with this process."""
-    proc = ctx.Process(target=trainer_main, args=(job_q, ev_q, stop_flag, os.getpid()), name="digitlab-trainer",
+def spawn(ctx, job_q, ev_q, stop_flag: StopFlag, *, nice: int = 0):
+    """Start a trainer process (``ctx``: the *spawn* multiprocessing context) at niceness ``nice``
+    above this process's; it ends with this process."""
+    proc = ctx.Process(target=trainer_main, args=(job_q, ev_q, stop_flag, os.getpid(), nice), name="digitlab-trainer",
                        daemon=True)
     with _no_main_reimport():
         proc.start()

@@ -47,24 +47,26 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import heapq
 import itertools
-import multiprocessing as mp
 import os
-import queue as queue_mod
-import signal
+import sys
 import threading
 import time
+import traceback
 import uuid
 
 import numpy as np
 
-from . import models, roles, room, store, trainer_process
+from . import costs, models, roles, room, store
 from .defaults import DEFAULT_MODELS
+from .engine_local import LocalPool
+from .errors import DigitLabError
 from .evaluation import official_test_path
 from .jobs import run_job
 from .states import ACTIVE, ERROR, FINISHED, QUEUED, RUNNING, STATES, STOPPED
 
-__all__ = ["DEFAULT_MODELS", "STATES", "Worker", "current_worker", "defaults_enabled", "get_worker", "is_job_id",
+__all__ = ["DEFAULT_MODELS", "STATES", "EngineError", "OneJobEachError", "Worker", "current_worker", "defaults_enabled", "get_worker", "is_job_id",
            "official_test_path", "run_job", "server_lifespan"]
 
 
@@ -84,7 +86,7 @@ MAX_FINISHED_JOBS = 200  # finished jobs remembered (status/events) before the o
 class _Job:
     __slots__ = ("id", "kind", "name", "preset", "config", "data", "seed", "test", "state", "error", "error_code",
                  "error_params", "traceback", "model", "metrics", "progress", "phase", "epochs", "batches", "events",
-                 "submitted", "started", "finished", "stop_requested", "stop_seen", "stop_acked", "hook", "owner")
+                 "submitted", "started", "finished", "stop_requested", "hook", "owner", "n_train", "estimate")
 
     def __init__(self, **kw):
         for k in self.__slots__:
@@ -93,71 +95,135 @@ class _Job:
         self.batches = collections.deque(maxlen=MAX_BATCH_EVENTS)
 
 
+class OneJobEachError(DigitLabError, PermissionError):
+    """Workshop mode: the participant has a job queued or running already (param ``job``: its id)."""
+
+
+class EngineError(DigitLabError, RuntimeError):
+    """The engine the settings ask for cannot be used."""
+
+
+def _owner_key(owner) -> str:
+    """Whose turn a job is, for the round-robin: the participant's name key; every class default
+    (owner None) is one owner, ``""``."""
+    return "" if roles.is_class_owner(owner) else roles.name_key(str(owner))
+
+
 class Worker:
-    """The trainer worker: one warm child process, one job at a time, a queue in front.
+    """The server's trainer pool: the jobs, their queue and states, in front of an engine that
+    runs them (:class:`digitlab.engine_local.LocalPool` by default: ``trainers`` warm processes,
+    None = ``DIGITLAB_TRAINERS`` or one per core).
 
     Thread-safe; ``status``/``events``/``jobs`` read parent-side state only (cheap)."""
 
-    def __init__(self, *, stop_grace: float = 3.0, stop_timeout: float = 60.0, start: bool = True):
-        self._ctx = mp.get_context("spawn")
+    def __init__(self, *, stop_grace: float = 3.0, stop_timeout: float = 60.0, start: bool = True, engine=None,
+                 trainers: int | None = None):
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._jobs: dict[str, _Job] = {}
-        self._queue: list[str] = []
-        self._running: str | None = None
-        self._proc = self._job_q = self._ev_q = self._stop_ev = None
+        self._queue: list[str] = []  # queued job ids in submission order (the fair order is worked out from it)
+        self._served: dict[str, int] = {}  # owner key -> the turn its last job started (round-robin)
+        self._turns = itertools.count(1)
         self._closed = False
-        self._homes: dict[str, str] = {}  # job id -> DIGITLAB_HOME at submit time (the child follows it)
-        self.stop_grace = stop_grace  # seconds for the child to acknowledge a Stop
-        self.stop_timeout = stop_timeout  # seconds for an acknowledged job to end
-        self.pid = None
+        self._homes: dict[str, str] = {}  # job id -> DIGITLAB_HOME at submit time (the trainer follows it)
+        self.costs = costs.CostModel()
+        self.engine = engine if engine is not None else LocalPool(trainers, stop_grace=stop_grace,
+                                                                   stop_timeout=stop_timeout, start=start)
         self._ids = itertools.count(1)
-        if start:
-            self._spawn()
         self._listener = threading.Thread(target=self._listen, name="digitlab-worker-listener", daemon=True)
         self._listener.start()
 
-    # ---- process management (listener thread or under the lock)
+    @property
+    def stop_grace(self) -> float | None:
+        return getattr(self.engine, "stop_grace", None)
 
-    def _spawn(self):
-        self._job_q, self._ev_q, self._stop_ev = self._ctx.Queue(), self._ctx.Queue(), trainer_process.StopFlag(self._ctx)
-        self._proc = trainer_process.spawn(self._ctx, self._job_q, self._ev_q, self._stop_ev)
-        self.pid = self._proc.pid
+    @property
+    def stop_timeout(self) -> float | None:
+        return getattr(self.engine, "stop_timeout", None)
 
-    def _kill(self):
-        p = self._proc
-        if p is None:
-            return
-        p.terminate()
-        with contextlib.suppress(OSError):
-            os.kill(p.pid, signal.SIGCONT)  # a stopped (SIGSTOP) process handles the SIGTERM only once continued
-        p.join(2)
-        if p.is_alive():
-            p.kill()
-            p.join(2)
-        for q in (self._job_q, self._ev_q):
+    @property
+    def pids(self) -> list:
+        """The trainer processes' pids (None for one not started); an engine without local processes: []."""
+        return list(self.engine.describe().get("pids") or [])
+
+    @property
+    def pid(self):
+        """The first trainer's pid."""
+        pids = self.pids
+        return pids[0] if pids else None
+
+    # ---- the listener thread: events in, jobs out
+
+    def _listen(self):
+        while not self._closed:
             try:
-                q.cancel_join_thread()
-                q.close()
-            except Exception:  # noqa: BLE001
-                pass
-        self._proc = None
+                events = self.engine.poll(0.05)
+            except Exception:  # noqa: BLE001 - an engine's hiccup is logged; the room's jobs go on
+                traceback.print_exc(file=sys.stderr)
+                time.sleep(0.5)
+                events = []
+            with self._lock:
+                if self._closed:
+                    return
+                for ev in events:
+                    self._handle(ev)
+                self._dispatch()
 
     def _dispatch(self):
-        if self._closed or self._running or not self._queue:
-            return
-        if self._proc is None or not self._proc.is_alive():
-            self._kill()
-            self._spawn()
-        jid = self._queue.pop(0)
-        j = self._jobs[jid]
-        self._stop_ev.clear()
-        j.state, j.started = RUNNING, time.time()
-        self._running = jid
-        msg = {"id": jid, "kind": j.kind, "preset": j.preset, "config": j.config, "data": j.data, "name": j.name,
-               "seed": j.seed, "test": j.test, "home": self._homes.get(jid), "_test_hook": j.hook, "owner": j.owner}
-        self._job_q.put(msg)
-        self._cond.notify_all()
+        """Start queued jobs, in the fair order, while the engine has a free slot."""
+        while not self._closed and self._queue and len(self.engine.running()) < self.engine.slots:
+            jid = self._fair_order()[0]
+            self._queue.remove(jid)
+            j = self._jobs[jid]
+            j.state, j.started = RUNNING, time.time()
+            self._served[_owner_key(j.owner)] = next(self._turns)
+            msg = {"id": jid, "kind": j.kind, "preset": j.preset, "config": j.config, "data": j.data, "name": j.name,
+                   "seed": j.seed, "test": j.test, "home": self._homes.get(jid), "_test_hook": j.hook,
+                   "owner": j.owner}
+            try:
+                self.engine.start(msg)
+            except Exception as e:  # noqa: BLE001 - e.g. a remote engine is unreachable: this job's error
+                coded = isinstance(e, DigitLabError)
+                self._handle({"type": "error", "job": jid, "t": time.time(), "error": f"{type(e).__name__}: {e}",
+                              "code": e.code if coded else None, "params": e.params if coded else {}})
+            self._cond.notify_all()
+
+    def _fair_order(self) -> list[str]:
+        """The queued jobs in the order they will start. Single-user mode: as submitted. Workshop
+        mode: round-robin over owners, the one whose last job started longest ago first (never:
+        first; ties by who queued first); the class defaults are one owner."""
+        if not roles.workshop_enabled():
+            return list(self._queue)
+        by_owner: dict[str, list[str]] = {}
+        for jid in self._queue:
+            by_owner.setdefault(_owner_key(self._jobs[jid].owner), []).append(jid)
+        served, turn, order = dict(self._served), max(self._served.values(), default=0), []
+        while by_owner:
+            key = min(by_owner, key=lambda k: served.get(k, 0))  # min keeps the first of equals: queue order
+            order.append(by_owner[key].pop(0))
+            turn += 1
+            served[key] = turn
+            if not by_owner[key]:
+                del by_owner[key]
+        return order
+
+    def _schedule(self) -> dict[str, tuple[int, float]]:
+        """{queued job id: (its place in the fair order, 1-based; seconds until it starts)}: the
+        running jobs' estimated time left and the estimates of the jobs before it, spread over the
+        engine's slots (each job to the slot that frees first)."""
+        now = time.time()
+        free = [max(0.0, (j.estimate or 0.0) - (now - (j.started or now))) for j in self._jobs.values()
+                if j.state == RUNNING]
+        n = max(1, self.engine.slots)  # a remote engine may have no slot for a moment: count one
+        free = sorted(free)[:n]
+        free += [0.0] * (n - len(free))
+        heapq.heapify(free)
+        out = {}
+        for place, jid in enumerate(self._fair_order(), 1):
+            start = heapq.heappop(free)
+            out[jid] = (place, start)
+            heapq.heappush(free, start + (self._jobs[jid].estimate or 0.0))
+        return out
 
     def _finish(self, j: _Job, state: str, error: str | None = None):
         j.state, j.finished = state, time.time()
@@ -173,8 +239,6 @@ class Worker:
             keep_ids = {id(b) for b in j.batches}
             j.events = [dict(e, seq=i) for i, e in enumerate(
                 e for e in j.events if e.get("type") != "batch" or id(e) in keep_ids)]
-        if self._running == j.id:
-            self._running = None
         self._prune()
         self._cond.notify_all()
 
@@ -186,45 +250,18 @@ class Worker:
             self._jobs.pop(j.id, None)
             self._homes.pop(j.id, None)
 
-    def _listen(self):
-        while True:
-            with self._lock:
-                if self._closed:
-                    return
-                q = self._ev_q
-            ev = None
-            if q is not None:
-                try:
-                    ev = q.get(timeout=0.05)
-                except queue_mod.Empty:
-                    pass
-                except (EOFError, OSError, ValueError):
-                    time.sleep(0.05)
-            else:
-                time.sleep(0.05)
-            with self._lock:
-                if self._closed:
-                    return
-                if ev is not None and q is self._ev_q:
-                    self._handle(ev)
-                self._watchdog()
-                self._dispatch()
-
     def _handle(self, ev: dict):
+        """Fold one event from the engine into its job's state (a finished job's late events are dropped)."""
         j = self._jobs.get(ev.get("job"))
-        if j is None:
+        if j is None or j.state in FINISHED:
             return
         typ = ev.get("type")
         ev = dict(ev, seq=len(j.events))
         j.events.append(ev)
         if typ == "started":
             j.started = ev.get("t", j.started)
-        elif typ == "stopping":
-            j.stop_seen = ev.get("t", time.time())
         elif typ == "phase":
             j.phase = ev.get("phase")
-            if j.stop_requested is not None and j.phase in ("evaluating", "saving"):
-                j.stop_acked = True  # training has ended: let it save the partial model
         elif typ == "batch":
             j.batches.append(ev)
             j.progress = ev
@@ -233,35 +270,15 @@ class Worker:
             j.progress = ev
         elif typ in ("done", "stopped"):
             j.model, j.metrics = ev.get("model"), ev.get("metrics")
+            if typ == "done" and not j.hook and ev.get("train_seconds"):  # the cost model learns how long it took
+                self.costs.learn(j.kind, j.config, j.n_train or 0, ev["train_seconds"])
             self._finish(j, typ)
+            if ev.get("terminated"):
+                j.phase = "terminated (ignored Stop)"
         elif typ == "error":
             j.traceback, j.error_code, j.error_params = ev.get("traceback"), ev.get("code"), ev.get("params") or {}
             self._finish(j, ERROR, ev.get("error"))
         self._cond.notify_all()
-
-    def _watchdog(self):
-        jid = self._running
-        if jid is None:
-            return
-        j = self._jobs[jid]
-        alive = self._proc is not None and self._proc.is_alive()
-        waited = time.time() - j.stop_requested if j.stop_requested else 0.0
-        if j.stop_requested and not j.stop_acked and (
-                waited > self.stop_timeout or (j.stop_seen is None and waited > self.stop_grace)):
-            self._kill()
-            j.events.append({"type": "stopped", "job": jid, "seq": len(j.events), "t": time.time(),
-                             "model": None, "terminated": True})
-            self._finish(j, STOPPED, None)
-            j.phase = "terminated (ignored Stop)"
-            self._spawn()
-        elif not alive:
-            code = self._proc.exitcode if self._proc is not None else None
-            self._kill()
-            err = f"the trainer process died (exit code {code})"
-            j.events.append({"type": "error", "job": jid, "seq": len(j.events), "t": time.time(), "error": err})
-            self._finish(j, ERROR, err)
-            if not self._closed:
-                self._spawn()
 
     # ---- public API
 
@@ -271,29 +288,53 @@ class Worker:
         """Queue a training job; returns its id. The config is validated here (``ConfigError``).
 
         ``owner``: the participant it is for (workshop mode; None = a class default), saved
-        as the model's ``meta["owner"]``. In workshop mode, while the instructor has paused
-        training (:meth:`digitlab.room.Room.paused`), only the instructor may submit."""
+        as the model's ``meta["owner"]``. In workshop mode, for everyone but the instructor:
+        while the instructor has paused training (:meth:`digitlab.room.Room.paused`) nothing
+        is queued; a participant with a job queued or running gets :class:`OneJobEachError`;
+        a job estimated over the room's budget gets :class:`digitlab.costs.OverBudgetError`."""
         if config is not None and not isinstance(config, dict):
             config = models.config_dict(config)
         cfg = models.config_from_dict(kind, config, preset)  # raises ConfigError/UnknownKindError now
         if name is not None:
             store.check_free(name)  # a taken name is refused now, not after the training
-        if roles.workshop_enabled() and instructor is not True and room.Room().paused():
+        workshop = roles.workshop_enabled() and instructor is not True
+        if workshop and room.Room().paused():
             raise roles.NotAllowedError("the instructor has paused training for the room", "paused")
+        n_train = costs.train_images(kind, cfg, costs.dataset_images(str(data)))
         with self._lock:
             if self._closed:
                 raise RuntimeError("the worker has been shut down")
             if name is not None and any(j.name == name and j.state in ACTIVE for j in self._jobs.values()):
                 raise store.ModelExistsError(f"a job already trains a model named {name!r}")
+            if workshop and not roles.is_class_owner(owner):
+                self._check_one_job_each(owner)
+            if workshop:
+                self.costs.check_budget(kind, cfg, n_train, costs.job_budget_s())
             jid = f"j{next(self._ids)}-{uuid.uuid4().hex[:6]}"
             self._jobs[jid] = _Job(id=jid, kind=kind, name=name, preset=preset, config=models.config_dict(cfg),
                                    data=str(data), seed=int(seed), test=test, state=QUEUED, submitted=time.time(),
-                                   hook=_hook, owner=owner)
+                                   hook=_hook, owner=owner, n_train=n_train,
+                                   estimate=self.costs.estimate_seconds(kind, cfg, n_train))
             self._homes[jid] = str(store.home())
             self._queue.append(jid)
-            self._dispatch()
             self._cond.notify_all()
             return jid
+
+    def _check_one_job_each(self, owner):
+        """A participant has at most one job queued or running: the room's trainers are shared."""
+        for j in self._jobs.values():
+            if j.state in ACTIVE and not roles.is_class_owner(j.owner) and _owner_key(j.owner) == _owner_key(owner):
+                raise OneJobEachError("train.one_job_each", job=j.id)
+
+    def estimate(self, kind: str, config: dict | None = None, data: str = "sample", *,
+                 preset: str | None = None) -> dict:
+        """What a job would cost here: ``{"seconds", "n_train", "budget", "max_epochs", "max_train"}``."""
+        cfg = models.config_from_dict(kind, config, preset)
+        n_train = costs.train_images(kind, cfg, costs.dataset_images(str(data)))
+        budget = costs.job_budget_s()
+        with self._lock:
+            return {"seconds": self.costs.estimate_seconds(kind, cfg, n_train), "n_train": n_train, "budget": budget,
+                    **self.costs.largest_fit(kind, cfg, n_train, budget)}
 
     def _job(self, job_id) -> _Job:
         try:
@@ -301,13 +342,19 @@ class Worker:
         except KeyError:
             raise KeyError(f"no job {job_id!r}") from None
 
-    def status(self, job_id: str) -> dict:
+    def status(self, job_id: str, _schedule: dict | None = None) -> dict:
+        """A job's state. A queued job's ``queue_position`` (1-based, in the order jobs will start)
+        and ``expected_start_s`` (seconds from now, from the cost model); None when not queued.
+        ``position`` is the same place, 0 when not queued."""
         with self._lock:
             j = self._job(job_id)
+            place, start = (None, None)
+            if j.state == QUEUED:
+                place, start = (_schedule if _schedule is not None else self._schedule()).get(j.id, (None, None))
             return {
                 "id": j.id, "state": j.state, "kind": j.kind, "name": j.name, "error": j.error, "model": j.model,
                 "error_code": j.error_code, "error_params": dict(j.error_params or {}),
-                "position": self._queue.index(j.id) + 1 if j.state == QUEUED else 0,
+                "position": place or 0, "queue_position": place, "expected_start_s": start, "estimate_s": j.estimate,
                 "progress": j.progress, "phase": j.phase, "epochs": list(j.epochs), "batches": list(j.batches),
                 "metrics": j.metrics, "started": j.started, "finished": j.finished, "submitted": j.submitted,
                 "config": j.config, "data": j.data, "seed": j.seed, "stop_requested": j.stop_requested is not None,
@@ -324,11 +371,11 @@ class Worker:
         single-user mode) all."""
         mine = roles.workshop_enabled() and instructor is not True
         with self._lock:
-            out = []
+            schedule, out = self._schedule(), []
             for j in sorted(self._jobs.values(), key=lambda j: j.submitted, reverse=True):
                 if mine and not (roles.is_class_owner(j.owner) or roles.is_owner(j.owner, visible_to)):
                     continue
-                s = self.status(j.id)
+                s = self.status(j.id, schedule)
                 s.pop("batches")
                 out.append(s)
             return out
@@ -350,7 +397,7 @@ class Worker:
                 self._finish(j, STOPPED)
             elif j.state == RUNNING and j.stop_requested is None:
                 j.stop_requested = time.time()
-                self._stop_ev.set()
+                self.engine.stop(job_id)
             return self.status(job_id)
 
     def wait(self, job_id: str, timeout: float | None = None) -> dict:
@@ -380,30 +427,20 @@ class Worker:
             return ids
 
     def alive(self) -> bool:
-        with self._lock:
-            return self._proc is not None and self._proc.is_alive()
+        """Is every trainer up (a remote engine: is it reachable, as far as it says)?"""
+        return not self._closed and bool(self.engine.describe().get("alive", True))
 
     def shutdown(self, timeout: float = 3.0) -> None:
-        """Cancel queued jobs, stop the running one, end the process."""
+        """Cancel queued jobs, stop the running ones, end the engine's processes."""
         with self._lock:
             if self._closed:
                 return
             for jid in list(self._queue):
                 self.stop(jid, instructor=True)
-            if self._running:
-                self._stop_ev.set()
             self._closed = True
             self._cond.notify_all()
-            proc, job_q = self._proc, self._job_q
-        try:
-            if job_q is not None:
-                job_q.put(None)
-            if proc is not None:
-                proc.join(timeout)
-        except Exception:  # noqa: BLE001
-            pass
-        with self._lock:
-            self._kill()
+        with contextlib.suppress(Exception):
+            self.engine.close(timeout)
         self._listener.join(1)
 
     close = shutdown
@@ -444,13 +481,27 @@ def defaults_enabled() -> bool:
     return os.environ.get("DIGITLAB_NO_DEFAULTS", "") in ("", "0")
 
 
+def engine_from_settings():
+    """The engine the settings ask for: ``DIGITLAB_DASK_SCHEDULER`` set, a
+    ``digitlab.engine_dask.DaskEngine`` on that scheduler (imported only then); else None,
+    which makes the Worker a :class:`digitlab.engine_local.LocalPool`."""
+    address = os.environ.get("DIGITLAB_DASK_SCHEDULER", "").strip()
+    if not address:
+        return None
+    try:
+        from .engine_dask import DaskEngine
+    except ImportError as e:
+        raise EngineError("engine.dask_unavailable", address=address, reason=str(e)) from e
+    return DaskEngine(address)
+
+
 def get_worker() -> Worker:
     """The process-wide Worker (started on first call; default models queued when the
     store is empty, unless ``DIGITLAB_NO_DEFAULTS=1``)."""
     global _singleton
     with _singleton_lock:
         if _singleton is None or _singleton._closed:
-            _singleton = Worker()
+            _singleton = Worker(engine=engine_from_settings())
             atexit.register(_singleton.shutdown)
             if defaults_enabled():
                 try:

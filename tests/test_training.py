@@ -16,7 +16,8 @@ TINY = {"epochs": 1, "max_train": 600}
 
 @pytest.fixture(scope="module")
 def worker():
-    w = training.Worker(stop_grace=2.0, stop_timeout=8.0)
+    # one trainer: these tests follow one queue and one process (tests/test_pool.py has the pool)
+    w = training.Worker(stop_grace=2.0, stop_timeout=8.0, trainers=1)
     yield w
     w.shutdown()
 

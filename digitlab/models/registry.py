@@ -87,7 +87,8 @@ REGISTRY: dict[str, ModelKind] = {k.kind: k for k in [
         "which makes training collapse for some seeds; 'fixed' scales pixels and uses the right derivative.",
         config_cls=BinaryConfig, default_preset="fixed",
         presets={"tutorial": {"variant": "tutorial", "iterations": 10, "lr": 1.2},
-                 "fixed": {"variant": "fixed", "iterations": 300}},
+                 "fixed": {"variant": "fixed", "iterations": 300},
+                 "workshop": {"variant": "fixed", "iterations": 300}},
         trainer_path=f"{_NUMPY}:train_numpy_binary", predictor=BinaryPredictor, classes=2),
     ModelKind(
         kind="numpy-mlp", label="Multilayer perceptron (NumPy, from scratch)",
@@ -97,7 +98,8 @@ REGISTRY: dict[str, ModelKind] = {k.kind: k for k in [
         config_cls=NumpyMLPConfig, default_preset="default",
         presets={"default": {}, "quick": {"epochs": 2},
                  "wide": {"hidden": (256,), "epochs": 30, "shift": 1, "lr_decay": 0.92},
-                 "sgd": {"optimizer": "sgd", "lr": 0.1}},
+                 "sgd": {"optimizer": "sgd", "lr": 0.1},
+                 "workshop": {"hidden": (128,), "epochs": 8, "lr_decay": 0.9}},
         trainer_path=f"{_NUMPY}:train_numpy_mlp", predictor=NetPredictor.from_stored),
     ModelKind(
         kind="numpy-cnn", label="Convolutional network (NumPy, from scratch)",
@@ -105,7 +107,8 @@ REGISTRY: dict[str, ModelKind] = {k.kind: k for k in [
         "max-pooling keeps the strongest response in each 2x2 patch, dropout fights over-fitting and two dense "
         "layers classify. Trains at about 0.8x the speed of Keras on 2 cores (bench.nn), and every step is visible.",
         config_cls=NumpyCNNConfig, default_preset="default",
-        presets={"default": {}, "quick": {"epochs": 1, "max_train": 2000}},
+        presets={"default": {}, "quick": {"epochs": 1, "max_train": 2000},
+                 "workshop": {"epochs": 2, "max_train": 2500}},
         trainer_path=f"{_NUMPY}:train_numpy_cnn", predictor=NetPredictor.from_stored, blas_threads=2),
     ModelKind(
         kind="sklearn-mlp", label="Multilayer perceptron (scikit-learn)",
@@ -122,6 +125,7 @@ REGISTRY: dict[str, ModelKind] = {k.kind: k for k in [
             # measured: 96.9% on the official test set (10k sample; 94.7% without the shifted copies)
             "working": {"hidden": (128,), "solver": "adam", "scale_pixels": True, "alpha": 1e-4, "epochs": 15,
                         "shift_copies": True, "val_fraction": 0.05},
+            "workshop": {"hidden": (128,), "solver": "adam", "scale_pixels": True, "alpha": 1e-4, "epochs": 10},
         },
         trainer_path="digitlab.models.sklearn_trainer:train_sklearn_mlp", predictor=SklearnPredictor),
     ModelKind(
@@ -136,6 +140,8 @@ REGISTRY: dict[str, ModelKind] = {k.kind: k for k in [
             "tutorial": {"optimizer": "adadelta", "lr": 0.001, "epochs": 5, "augment": False},
             "adadelta-1.0": {"optimizer": "adadelta", "lr": 1.0, "epochs": 5, "augment": False},
             "adam": {"optimizer": "adam", "lr": 1e-3, "epochs": 5, "augment": False},
+            "workshop": {"optimizer": "adam", "lr": 2e-3, "lr_schedule": "cosine", "epochs": 3, "augment": False,
+                         "precision": "auto"},
             # bench/zoo.py, 10k sample -> official test set (single runs; run-to-run noise ~0.1%):
             # 20 epochs 98.94-98.96%; 30 epochs 98.92/99.06%; + label smoothing 0.1: 99.13%;
             # + weight decay 0.05: 99.13%. bfloat16 (auto) trains ~2x faster than float32: 30 epochs

@@ -159,4 +159,15 @@ T = {
     "err.explain.bad_method": "the projection must be one of {methods}, not {method!r}",
     "err.explain.no_hidden_layer": "{model} has no hidden layer to map",
     "err.explain.too_few_images": "a map needs at least {min} digits, got {n}",
+    # ---- training for a room (digitlab.training, digitlab.costs)
+    "err.train.one_job_each": "You already have a training job in the room ({job}): each participant has one job "
+    "queued or running at a time, so the room's trainers are shared fairly. Wait for it to finish, or stop it, then "
+    "start this one.",
+    "err.train.over_budget": "This run would take about {estimate} s here, over the room's budget of {budget} s for "
+    "one job. What fits: at most {max_epochs} epochs on these images, or at most {max_train} training images with "
+    "these epochs.",
+    "err.engine.dask_unavailable": "DIGITLAB_DASK_SCHEDULER is set ({address}), but the Dask engine cannot be "
+    "loaded: {reason}. Install dask's distributed package, or unset the variable to train on this machine.",
+    "err.setting.not_whole": "{name} must be a whole number of at least {minimum}, not {value!r}: using {default}",
+    "err.setting.not_number": "{name} must be a number of at least {minimum}, not {value!r}: using {default}",
 }

@@ -173,4 +173,16 @@ T = {
     "err.explain.bad_method": "la proyección debe ser una de {methods}, no {method!r}",
     "err.explain.no_hidden_layer": "{model} no tiene ninguna capa oculta que dibujar",
     "err.explain.too_few_images": "un mapa necesita al menos {min} dígitos, hay {n}",
+    # ---- entrenar para una sala (digitlab.training, digitlab.costs)
+    "err.train.one_job_each": "Ya tienes un entrenamiento en la sala ({job}): cada participante tiene un trabajo "
+    "en cola o en marcha a la vez, para repartir los entrenadores de la sala con justicia. Espera a que termine, o "
+    "detenlo, y luego empieza este.",
+    "err.train.over_budget": "Este entrenamiento tardaría unos {estimate} s aquí, más que el presupuesto de la sala, "
+    "{budget} s por trabajo. Lo que cabe: como mucho {max_epochs} épocas con estas imágenes, o como mucho "
+    "{max_train} imágenes de entrenamiento con estas épocas.",
+    "err.engine.dask_unavailable": "DIGITLAB_DASK_SCHEDULER está puesta ({address}), pero el motor de Dask no se "
+    "puede cargar: {reason}. Instala el paquete distributed de dask, o quita la variable para entrenar en esta "
+    "máquina.",
+    "err.setting.not_whole": "{name} debe ser un número entero de al menos {minimum}, no {value!r}: se usa {default}",
+    "err.setting.not_number": "{name} debe ser un número de al menos {minimum}, no {value!r}: se usa {default}",
 }
