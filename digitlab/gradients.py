@@ -81,15 +81,19 @@ def _one_hot_index(model, digits, n: int) -> np.ndarray:
 # ------------------------------------------------------------------ what is differentiated
 
 
-def probability_gradient(model, images, digit) -> tuple[np.ndarray, np.ndarray]:
+def probability_gradient(model, images, digit=None) -> tuple[np.ndarray, np.ndarray]:
     """(P, G): the 10-class probabilities (n, 10) and ∂p_digit/∂x (n, 28, 28), x in [0, 1].
 
-    ``digit`` is one digit or one per image. A digit the model has no output for (a 0-vs-1
-    net's 7) has probability 0 whatever the pixels: its gradient is 0."""
+    ``digit`` is one digit, one per image, or None: each image's answer (taken from the same
+    forward pass). A digit the model has no output for (a 0-vs-1 net's 7) has probability 0
+    whatever the pixels: its gradient is 0."""
     x = unit_images(images)
-    j = _one_hot_index(model, digit, len(x))
+    j = None if digit is None else _one_hot_index(model, digit, len(x))
 
     def dlogits(P):  # P (n, k) -> dZ (n, k) = p_c (e_c - P), zero where there is no class c
+        nonlocal j
+        if j is None:
+            j = np.argmax(P, axis=1)  # the answer
         E = np.zeros_like(P)
         rows = np.flatnonzero(j >= 0)
         E[rows, j[rows]] = 1

@@ -51,10 +51,9 @@ def saliency(model, image, digit: int | None = None) -> Saliency:
     """The saliency of one 28×28 image (uint8 0-255 or float [0, 1]) for ``digit`` (default: the
     model's answer). ``model``: a stored model or a predictor, of any kind."""
     x = unit_images(image)[:1]  # (1, 28, 28)
-    if digit is None:
-        digit = int(np.argmax(predictor_of(model).predict_proba(x)[0]))
-    P, G = probability_gradient(model, x, digit)  # (1, 10), (1, 28, 28)
-    return Saliency(int(digit), int(np.argmax(P[0])), P[0], x[0], G[0])
+    P, G = probability_gradient(model, x, digit)  # (1, 10), (1, 28, 28); digit None: the answer
+    answer = int(np.argmax(P[0]))
+    return Saliency(answer if digit is None else int(digit), answer, P[0], x[0], G[0])
 
 
 def saliency_all(models: dict, image, digit: int | None = None) -> dict[str, Saliency]:
