@@ -66,16 +66,20 @@ class Nudge:
 def check_settings(model, *, step: float, eps: float, max_steps: int, target: int | None) -> None:
     """:class:`ExplainError` unless 0 < eps ≤ 1, 0 < step ≤ eps, max_steps ≥ 1 and the target (if
     any) is one of the model's digits."""
-    if not (isinstance(eps, (int, float)) and 0 < eps <= 1):
+    if not (_is_number(eps) and 0 < eps <= 1):
         raise ExplainError("explain.bad_eps", eps=eps)
-    if not (isinstance(step, (int, float)) and 0 < step <= eps):
+    if not (_is_number(step) and 0 < step <= eps):
         raise ExplainError("explain.bad_step", step=step, eps=eps)
-    if not (isinstance(max_steps, (int, np.integer)) and max_steps >= 1):
+    if not (isinstance(max_steps, (int, np.integer)) and not isinstance(max_steps, bool) and max_steps >= 1):
         raise ExplainError("explain.bad_max_steps", max_steps=max_steps)
     digits = [int(d) for d in model_digits(model)]
     if target is not None and (isinstance(target, bool) or not isinstance(target, (int, np.integer))
                                or int(target) not in digits):
         raise ExplainError("explain.bad_target", target=target, digits=", ".join(map(str, digits)))
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and bool(np.isfinite(v))
 
 
 def nudge(model, image, *, step: float = 0.01, eps: float = 0.3, max_steps: int = 100,

@@ -314,6 +314,8 @@ def test_a_targeted_nudge_reaches_its_target(stored, tiny):
     assert int(np.argmax(m.predict_proba(n.image[None])[0])) == target
     assert n.reading()["code"] == "explain.nudge.reached" and n.linf <= 0.3 + 1e-6
     assert np.isclose(np.abs(n.difference).max(), n.linf)
+    numpy_settings = adversarial.nudge(m, img, target=np.int64(target), step=np.float32(0.01), eps=np.float64(0.3))
+    assert numpy_settings.success and numpy_settings.target == target
     same = adversarial.nudge(m, img, target=n.original)  # already there: no step
     assert same.steps == 0 and same.success and same.linf == 0
 
@@ -326,7 +328,8 @@ def test_a_model_with_no_gradient_gives_up_at_once():
 
 
 @pytest.mark.parametrize("settings,code", [
-    ({"eps": 0}, "explain.bad_eps"), ({"eps": 1.5}, "explain.bad_eps"), ({"step": 0}, "explain.bad_step"),
+    ({"eps": 0}, "explain.bad_eps"), ({"eps": 1.5}, "explain.bad_eps"), ({"eps": float("nan")}, "explain.bad_eps"),
+    ({"step": 0}, "explain.bad_step"), ({"max_steps": True}, "explain.bad_max_steps"),
     ({"step": 0.5, "eps": 0.3}, "explain.bad_step"), ({"max_steps": 0}, "explain.bad_max_steps"),
     ({"target": 12}, "explain.bad_target"), ({"target": True}, "explain.bad_target"),
 ])
