@@ -24,4 +24,61 @@ T = {
     "explain.map.hover": "digit {digit} · image #{index}",
     "explain.map.pca": "PCA",
     "explain.map.tsne": "t-SNE",
+    # the pages' "Why?" views (pages/explain_view.py: Draw and Inspect)
+    "why.title": "Why? Which pixels made each answer, a nudge that changes it, the map of what a model sees",
+    "why.inspect_title": "Why? Which pixels made this answer",
+    "why.tab.pixels": "Which pixels",
+    "why.tab.nudge": "Nudge",
+    "why.tab.map": "Map",
+    "why.explain_digit": "Explain the probability of",
+    "why.own_answer": "each model's own answer",
+    "why.digit_option": "the digit {digit}",
+    "why.caption": (
+        "Red pixels push the model towards {what}, blue ones push it away (clear: no effect); the faint grey is "
+        "the digit. **∂p/∂x**: where a little more ink would raise that probability. **gradient × input**: what "
+        "the ink that is there did. **Grad-CAM** (networks with convolutions): where the last convolution's maps "
+        "that matter for that digit fire."),
+    "why.what_answer": "its answer",
+    "why.what_digit": "{digit}",
+    "why.panel.gradient": "∂p/∂x",
+    "why.panel.times_input": "gradient × input",
+    "why.panel.cam": "Grad-CAM",
+    "why.hover": "row %{y}, column %{x}: %{z:.3g}",
+    "why.head": "**{name}** answers **{answer}** ({p})",
+    "why.head_digit": "**{name}** answers **{answer}**; the probability of {digit}: {p}",
+    "why.first_models": "The first {k} of {n} models.",
+    "why.all_models": "Compare with every model",
+    "why.nudge.intro": (
+        "Small signed-gradient steps (FGSM, repeated) move every pixel by at most ±eps until the answer changes. "
+        "The smaller the change a model needs, the easier it is to fool."),
+    "why.nudge.step": "Step per pixel",
+    "why.nudge.eps": "Largest change per pixel (L∞ bound, eps)",
+    "why.nudge.target": "Towards",
+    "why.nudge.any": "any other digit",
+    "why.nudge.button": "Nudge",
+    "why.nudge.press": "Press **Nudge**: for every model, the search for a small change of this drawing that changes its answer.",
+    "why.nudge.running": "Nudging (up to about a second per model)…",
+    "why.nudge.already": "{name} already answers {digit}: choose another digit to nudge it towards.",
+    "why.nudge.new_answer": "{name}: new answer",
+    "why.nudge.size": "largest pixel change (L∞) {linf} of 1 · {steps} steps",
+    "why.nudge.start": "drawing: {digit}",
+    "why.nudge.nudged": "nudged: {digit}",
+    "why.nudge.difference": "difference, amplified",
+    "why.nudge.caption": (
+        "The difference is amplified: full red (ink added) or blue (ink removed) is the largest change made, "
+        "on pixels that go from 0 (paper) to 1 (ink)."),
+    "why.map.model": "Model to map",
+    "why.map.method": "Projection",
+    "why.map.intro": (
+        "Each point is one of {n} digits of {source}, placed by {model}'s last hidden layer ({h} numbers) flattened "
+        "to 2-D, coloured by its true digit; your drawing is the star. Click a point to see that digit."),
+    "why.map.wait_pca": "Mapping {n} digits (a few seconds the first time for this model)…",
+    "why.map.wait_tsne": "t-SNE of {n} digits: about {s} s, once per model (then it is instant)…",
+    "why.map.tsne_note": (
+        "t-SNE keeps neighbours together but has no formula for a new point: the star sits at the mean of "
+        "your drawing's 5 nearest digits."),
+    "why.map.clicked": "Digit #{index}: labelled {label}; {name} answers {answer}",
+    "why.map.click_hint": "Click a point of the map: its digit appears here.",
+    "why.map.ring": "clicked digit",
+    "why.map.no_drawing": "Draw a digit to see where it lands on the map.",
 }

@@ -20,4 +20,61 @@ T = {
     "explain.map.hover": "dígito {digit} · imagen n.º {index}",
     "explain.map.pca": "PCA",
     "explain.map.tsne": "t-SNE",
+    # las vistas "¿Por qué?" de las páginas (pages/explain_view.py: Dibujar e Inspeccionar)
+    "why.title": "¿Por qué? Qué píxeles dieron cada respuesta, un empujón que la cambia, el mapa de lo que ve un modelo",
+    "why.inspect_title": "¿Por qué? Qué píxeles dieron esta respuesta",
+    "why.tab.pixels": "Qué píxeles",
+    "why.tab.nudge": "Empujón",
+    "why.tab.map": "Mapa",
+    "why.explain_digit": "Explicar la probabilidad de",
+    "why.own_answer": "la respuesta de cada modelo",
+    "why.digit_option": "el dígito {digit}",
+    "why.caption": (
+        "Los píxeles rojos empujan al modelo hacia {what}, los azules lo alejan (transparente: sin efecto); el gris "
+        "tenue es el dígito. **∂p/∂x**: dónde un poco más de trazo subiría esa probabilidad. **gradiente × entrada**: "
+        "lo que hizo el trazo que hay. **Grad-CAM** (redes con convoluciones): dónde se activan los mapas de la "
+        "última convolución que importan para ese dígito."),
+    "why.what_answer": "su respuesta",
+    "why.what_digit": "el {digit}",
+    "why.panel.gradient": "∂p/∂x",
+    "why.panel.times_input": "gradiente × entrada",
+    "why.panel.cam": "Grad-CAM",
+    "why.hover": "fila %{y}, columna %{x}: %{z:.3g}",
+    "why.head": "**{name}** responde **{answer}** ({p})",
+    "why.head_digit": "**{name}** responde **{answer}**; la probabilidad del {digit}: {p}",
+    "why.first_models": "Los {k} primeros de {n} modelos.",
+    "why.all_models": "Comparar con todos los modelos",
+    "why.nudge.intro": (
+        "Pasos pequeños en el signo del gradiente (FGSM, repetido) mueven cada píxel como mucho ±eps hasta que la "
+        "respuesta cambia. Cuanto menor es el cambio que necesita un modelo, más fácil es engañarlo."),
+    "why.nudge.step": "Paso por píxel",
+    "why.nudge.eps": "Cambio máximo por píxel (límite L∞, eps)",
+    "why.nudge.target": "Hacia",
+    "why.nudge.any": "cualquier otro dígito",
+    "why.nudge.button": "Empujar",
+    "why.nudge.press": "Pulsa **Empujar**: para cada modelo, la búsqueda de un cambio pequeño de este dibujo que cambie su respuesta.",
+    "why.nudge.running": "Empujando (hasta un segundo por modelo, más o menos)…",
+    "why.nudge.already": "{name} ya responde {digit}: elige otro dígito hacia el que empujarlo.",
+    "why.nudge.new_answer": "{name}: nueva respuesta",
+    "why.nudge.size": "mayor cambio de un píxel (L∞) {linf} de 1 · {steps} pasos",
+    "why.nudge.start": "dibujo: {digit}",
+    "why.nudge.nudged": "empujado: {digit}",
+    "why.nudge.difference": "diferencia, ampliada",
+    "why.nudge.caption": (
+        "La diferencia está ampliada: el rojo intenso (trazo añadido) o el azul intenso (trazo quitado) es el mayor "
+        "cambio hecho, en píxeles que van de 0 (papel) a 1 (trazo)."),
+    "why.map.model": "Modelo que dibujar",
+    "why.map.method": "Proyección",
+    "why.map.intro": (
+        "Cada punto es uno de {n} dígitos de {source}, situado por la última capa oculta de {model} ({h} números) "
+        "aplanada a 2-D y coloreado por su dígito real; tu dibujo es la estrella. Pulsa un punto para ver ese dígito."),
+    "why.map.wait_pca": "Situando {n} dígitos (unos segundos la primera vez para este modelo)…",
+    "why.map.wait_tsne": "t-SNE de {n} dígitos: unos {s} s, una vez por modelo (luego es instantáneo)…",
+    "why.map.tsne_note": (
+        "t-SNE mantiene juntos a los vecinos pero no tiene fórmula para un punto nuevo: la estrella está en la media "
+        "de los 5 dígitos más cercanos a tu dibujo."),
+    "why.map.clicked": "Dígito n.º {index}: etiqueta {label}; {name} responde {answer}",
+    "why.map.click_hint": "Pulsa un punto del mapa: su dígito aparece aquí.",
+    "why.map.ring": "dígito pulsado",
+    "why.map.no_drawing": "Dibuja un dígito para ver dónde cae en el mapa.",
 }
