@@ -25,7 +25,7 @@ T = {
     "explain.map.pca": "PCA",
     "explain.map.tsne": "t-SNE",
     # the pages' "Why?" views (pages/explain_view.py: Draw and Inspect)
-    "why.title": "Why? Which pixels made each answer, a nudge that changes it, the map of what a model sees",
+    "why.title": "Why? The pixels behind each answer, a nudge that changes it, a map",
     "why.inspect_title": "Why? Which pixels made this answer",
     "why.tab.pixels": "Which pixels",
     "why.tab.nudge": "Nudge",
@@ -33,16 +33,22 @@ T = {
     "why.explain_digit": "Explain the probability of",
     "why.own_answer": "each model's own answer",
     "why.digit_option": "the digit {digit}",
-    "why.caption": (
-        "Red pixels push the model towards {what}, blue ones push it away (clear: no effect); the faint grey is "
-        "the digit. **∂p/∂x**: where a little more ink would raise that probability. **gradient × input**: what "
-        "the ink that is there did. **Grad-CAM** (networks with convolutions): where the last convolution's maps "
-        "that matter for that digit fire."),
+    "why.show": "Show",
+    "why.caption.gradient": (
+        "**∂p/∂x**: where a little more ink would raise the probability of {what} (red) or lower it (blue); "
+        "clear: no effect. The faint grey is the digit."),
+    "why.caption.times_input": (
+        "**gradient × input**: what the ink that is there did: red ink pushed the model towards {what}, blue ink "
+        "pushed it away. The faint grey is the digit."),
+    "why.caption.cam": (
+        "**Grad-CAM**: where the feature maps of the last convolution that matter for {what} fire (red: strongly). "
+        "Only networks with convolutions have one."),
+    "why.no_cam": "No convolution in this model: no Grad-CAM.",
     "why.what_answer": "its answer",
-    "why.what_digit": "{digit}",
+    "why.what_digit": "a {digit}",
     "why.panel.gradient": "∂p/∂x",
     "why.panel.times_input": "gradient × input",
-    "why.panel.cam": "Grad-CAM",
+    "why.panel.cam": "Grad-CAM (CNNs)",
     "why.hover": "row %{y}, column %{x}: %{z:.3g}",
     "why.head": "**{name}** answers **{answer}** ({p})",
     "why.head_digit": "**{name}** answers **{answer}**; the probability of {digit}: {p}",
@@ -61,9 +67,8 @@ T = {
     "why.nudge.already": "{name} already answers {digit}: choose another digit to nudge it towards.",
     "why.nudge.new_answer": "{name}: new answer",
     "why.nudge.size": "largest pixel change (L∞) {linf} of 1 · {steps} steps",
-    "why.nudge.start": "drawing: {digit}",
     "why.nudge.nudged": "nudged: {digit}",
-    "why.nudge.difference": "difference, amplified",
+    "why.nudge.difference": "change, amplified",
     "why.nudge.caption": (
         "The difference is amplified: full red (ink added) or blue (ink removed) is the largest change made, "
         "on pixels that go from 0 (paper) to 1 (ink)."),

@@ -21,7 +21,7 @@ T = {
     "explain.map.pca": "PCA",
     "explain.map.tsne": "t-SNE",
     # las vistas "¿Por qué?" de las páginas (pages/explain_view.py: Dibujar e Inspeccionar)
-    "why.title": "¿Por qué? Qué píxeles dieron cada respuesta, un empujón que la cambia, el mapa de lo que ve un modelo",
+    "why.title": "¿Por qué? Los píxeles de cada respuesta, un empujón que la cambia, un mapa",
     "why.inspect_title": "¿Por qué? Qué píxeles dieron esta respuesta",
     "why.tab.pixels": "Qué píxeles",
     "why.tab.nudge": "Empujón",
@@ -29,16 +29,22 @@ T = {
     "why.explain_digit": "Explicar la probabilidad de",
     "why.own_answer": "la respuesta de cada modelo",
     "why.digit_option": "el dígito {digit}",
-    "why.caption": (
-        "Los píxeles rojos empujan al modelo hacia {what}, los azules lo alejan (transparente: sin efecto); el gris "
-        "tenue es el dígito. **∂p/∂x**: dónde un poco más de trazo subiría esa probabilidad. **gradiente × entrada**: "
-        "lo que hizo el trazo que hay. **Grad-CAM** (redes con convoluciones): dónde se activan los mapas de la "
-        "última convolución que importan para ese dígito."),
+    "why.show": "Mostrar",
+    "why.caption.gradient": (
+        "**∂p/∂x**: dónde un poco más de trazo haría más probable {what} (rojo) o menos probable (azul); "
+        "transparente: sin efecto. El gris tenue es el dígito."),
+    "why.caption.times_input": (
+        "**gradiente × entrada**: lo que hizo el trazo que hay: el trazo rojo empujó al modelo hacia {what}, el azul "
+        "lo alejó. El gris tenue es el dígito."),
+    "why.caption.cam": (
+        "**Grad-CAM**: dónde se activan los mapas de la última convolución que importan para {what} (rojo: con "
+        "fuerza). Solo las redes con convoluciones tienen uno."),
+    "why.no_cam": "Este modelo no tiene convoluciones: no hay Grad-CAM.",
     "why.what_answer": "su respuesta",
     "why.what_digit": "el {digit}",
     "why.panel.gradient": "∂p/∂x",
     "why.panel.times_input": "gradiente × entrada",
-    "why.panel.cam": "Grad-CAM",
+    "why.panel.cam": "Grad-CAM (CNN)",
     "why.hover": "fila %{y}, columna %{x}: %{z:.3g}",
     "why.head": "**{name}** responde **{answer}** ({p})",
     "why.head_digit": "**{name}** responde **{answer}**; la probabilidad del {digit}: {p}",
@@ -57,9 +63,8 @@ T = {
     "why.nudge.already": "{name} ya responde {digit}: elige otro dígito hacia el que empujarlo.",
     "why.nudge.new_answer": "{name}: nueva respuesta",
     "why.nudge.size": "mayor cambio de un píxel (L∞) {linf} de 1 · {steps} pasos",
-    "why.nudge.start": "dibujo: {digit}",
     "why.nudge.nudged": "empujado: {digit}",
-    "why.nudge.difference": "diferencia, ampliada",
+    "why.nudge.difference": "cambio, ampliado",
     "why.nudge.caption": (
         "La diferencia está ampliada: el rojo intenso (trazo añadido) o el azul intenso (trazo quitado) es el mayor "
         "cambio hecho, en píxeles que van de 0 (papel) a 1 (trazo)."),
