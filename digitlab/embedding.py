@@ -100,17 +100,24 @@ def project(emb: Embedding, model, image) -> np.ndarray:
 
 
 def fit_projection(acts: np.ndarray, method: str, seed: int):
-    """(points (n, 2), fitted PCA or None) of activations (n, h) with scikit-learn."""
+    """(points (n, 2), fitted PCA or None) of activations (n, h) with scikit-learn, on one thread
+    (BLAS and OpenMP): on 2 shared cores t-SNE's two OpenMP threads took 66 s for 2,000 digits
+    while other processes held the cores, one thread 19 s (as for BLAS: docs/architecture.md,
+    "Threads and BLAS")."""
+    from threadpoolctl import threadpool_limits as limits  # a fresh scan, after the import: sees its OpenMP
+
     if method == "pca":
         from sklearn.decomposition import PCA
 
-        pca = PCA(n_components=2, svd_solver="full", random_state=seed).fit(acts)
-        return pca.transform(acts).astype(np.float32), pca
+        with limits(1):
+            pca = PCA(n_components=2, svd_solver="full", random_state=seed).fit(acts)
+            return pca.transform(acts).astype(np.float32), pca
     from sklearn.manifold import TSNE
 
     perplexity = min(30.0, (len(acts) - 1) / 3)  # t-SNE needs perplexity < n
-    tsne = TSNE(n_components=2, init="pca", random_state=seed, perplexity=perplexity, learning_rate="auto")
-    return tsne.fit_transform(acts).astype(np.float32), None
+    with limits(1):
+        tsne = TSNE(n_components=2, init="pca", random_state=seed, perplexity=perplexity, learning_rate="auto")
+        return tsne.fit_transform(acts).astype(np.float32), None
 
 
 _cache: "OrderedDict[tuple, tuple[object, Embedding]]" = OrderedDict()
