@@ -233,7 +233,11 @@ class DaskEngine:
         self._workers: dict[str, int] = {}
         self._checked = 0.0
         self._closed = False
-        self._refresh()
+        if not self._refresh():
+            if self._own:
+                self.client.close()
+            raise DaskError("dask.unreachable", address=str(address_or_client), seconds=connect_timeout,
+                            reason="no answer to the first request")
         self.client.subscribe_topic(self._topic, self._on_topic)
 
     # ---- the interface
@@ -318,7 +322,8 @@ class DaskEngine:
                 self.client.close(timeout=timeout)
 
     def describe(self) -> dict:
-        return {"engine": "dask", "address": self.address, "slots": self.slots, "workers": len(self._workers)}
+        return {"engine": "dask", "address": self.address, "slots": self.slots, "workers": len(self._workers),
+                "alive": self.client.status == "running"}
 
     def __enter__(self):
         return self
@@ -328,9 +333,14 @@ class DaskEngine:
 
     # ---- inside
 
-    def _refresh(self):
-        self._workers = dict(self.client.nthreads())
+    def _refresh(self) -> bool:
+        """Re-read the cluster's workers and their threads; False (the last figures kept) when it does not answer."""
         self._checked = time.monotonic()
+        try:
+            self._workers = dict(self.client.nthreads())
+            return True
+        except Exception:  # noqa: BLE001 - a lost scheduler: its jobs' futures say so
+            return False
 
     def _ship(self, spec, *, lenient: bool = False):
         """The files behind ``spec`` scattered to the cluster (once per file version), or None.
@@ -425,10 +435,7 @@ class DaskEngine:
         """At most once a second: the cluster's workers (slots), and the jobs whose worker is gone."""
         if time.monotonic() - self._checked < WATCH_INTERVAL_S:
             return
-        try:
-            self._refresh()
-        except Exception:  # noqa: BLE001 - the scheduler is unreachable now; its futures will say so
-            self._checked = time.monotonic()
+        if not self._refresh():
             return
         with self._lock:
             tasks = [t for t in self._tasks.values() if not t.finished]
