@@ -3,7 +3,8 @@ differences, saliency and its reading, Grad-CAM, the adversarial nudge, the embe
 its cache, and the CLI's ``explain``.
 
 One tiny stored model per kind, made cheaply: trained through the real job code
-(``training.run_job``) on 600 digits of the bundled sample, like tests/test_kinds_matrix.py; the
+(``training.run_job``) on 600 digits of the bundled sample, in the private store of
+tests/test_kinds_matrix.py's fixtures (``home``, ``tiny_data``); the
 ``keras-cnn`` is the tutorial CNN's NumPy twin with seeded random weights stored as that kind
 (what the store serves for a Keras CNN is exactly such a twin, so no Keras training is needed).
 """
@@ -17,6 +18,7 @@ from digitlab import adversarial, data, embedding, explain, gradients, saliency,
 from digitlab.__main__ import main
 from digitlab.models import BinaryPredictor, NetPredictor, SklearnPredictor, net_arrays
 from digitlab.nn import Sequential, mlp, tutorial_cnn
+from tests.test_kinds_matrix import N_IMAGES, home, tiny_data  # noqa: F401 (module fixtures: a private store, 600 digits)
 
 TINY = {  # per stored model: (kind, preset, settings that keep it to a second or a few)
     "binary": ("numpy-binary", "fixed", {"iterations": 30}),
@@ -25,34 +27,13 @@ TINY = {  # per stored model: (kind, preset, settings that keep it to a second o
     "sk": ("sklearn-mlp", "working", {"epochs": 2, "hidden": "16", "shift_copies": False}),
 }
 NAMES = [*TINY, "sk-raw", "keras"]
-N_IMAGES = 600
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    h = tmp_path_factory.mktemp("explain-home")
-    mp.setenv("DIGITLAB_HOME", str(h))
-    mp.setenv("DIGITLAB_NO_DEFAULTS", "1")
-    store._cache.clear()
-    yield h
-    mp.undo()
-    store._cache.clear()
-
-
-@pytest.fixture(scope="module")
-def tiny(home):
-    ds = data.load_sample().subset(np.arange(N_IMAGES))
-    path = home / "tiny.npz"
-    data.save_npz(ds, path)
-    return str(path), ds
-
-
-@pytest.fixture(scope="module")
-def stored(home, tiny):
+def stored(home, tiny_data):
     """{name: StoredModel}, one of every kind (two scikit-learn ones: scaled and raw pixels)."""
     for name, (kind, preset, cfg) in TINY.items():
-        job = {"id": name, "kind": kind, "preset": preset, "config": dict(cfg), "data": tiny[0], "name": name,
+        job = {"id": name, "kind": kind, "preset": preset, "config": dict(cfg), "data": tiny_data[0], "name": name,
                "seed": 0, "test": None}
         final = training.run_job(job, lambda ev: None, lambda: False)
         assert final["type"] == "done", final
@@ -136,7 +117,7 @@ def _pixels(G, n=24, seed=0):
 
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("of", ["probability", "loss"])
-def test_input_gradient_matches_finite_differences(stored, tiny, name, of):
+def test_input_gradient_matches_finite_differences(stored, tiny_data, name, of):
     """∂p_c/∂x and ∂(-log p_c)/∂x of every kind against central differences of its own
     predict_proba, in float64, for the answer and the runner-up, on 48 pixels. Tolerance 1e-5 of
     the gradient's norm: the central difference's error is O(h²) (h ≤ 6e-5) and float64 rounding
@@ -144,7 +125,7 @@ def test_input_gradient_matches_finite_differences(stored, tiny, name, of):
     winner switching: the one-sided differences disagree) have no derivative to compare: at most 4
     of the 48 may be such, and the rest must agree."""
     pred = _float64_twin(stored[name].predictor)
-    x = _dyadic(tiny[1].images[N_IMAGES - 1 - NAMES.index(name)])
+    x = _dyadic(tiny_data[1].images[N_IMAGES - 1 - NAMES.index(name)])
     p = gradients.ten_class(pred, pred.predict_proba(x[None]))[0]
     grad = gradients.probability_gradient if of == "probability" else gradients.loss_gradient
     for digit in np.argsort(-p, kind="stable")[:2]:
@@ -158,41 +139,41 @@ def test_input_gradient_matches_finite_differences(stored, tiny, name, of):
         assert np.linalg.norm(fd[ok] - g[ok]) <= 1e-5 * np.linalg.norm(g[ok]), (name, digit, fd[:5], g[:5])
 
 
-def test_a_raw_pixel_model_has_the_gradient_of_its_scaled_twin(stored, tiny):
+def test_a_raw_pixel_model_has_the_gradient_of_its_scaled_twin(stored, tiny_data):
     """sk-raw is sk with its first weights divided by 255, reading 0-255 pixels: the same function of
     the [0, 1] input, so the same gradient (the x255 is folded back into its NumPy twin)."""
-    x = tiny[1].images[40:43]
+    x = tiny_data[1].images[40:43]
     _, G = gradients.probability_gradient(stored["sk"], x, 3)
     _, G_raw = gradients.probability_gradient(stored["sk-raw"], x, 3)
     np.testing.assert_allclose(G_raw, G, rtol=1e-4, atol=1e-4 * np.abs(G).max())
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_the_float32_models_give_the_float64_gradient(stored, tiny, name):
+def test_the_float32_models_give_the_float64_gradient(stored, tiny_data, name):
     """The real stored predictors (float32 nets, the scikit-learn twin built by the predictor) give
     the gradient of their float64 twins to float32 accuracy (relative 1e-3 of the norm: a few
     hundred float32 operations, each ~6e-8)."""
     m = stored[name]
-    x = tiny[1].images[10]
+    x = tiny_data[1].images[10]
     _, G32 = gradients.probability_gradient(m, x[None], 1)
     _, G64 = gradients.probability_gradient(_float64_twin(m.predictor), x[None], 1)
     assert G32.dtype == np.float32 or name == "binary"
     assert np.linalg.norm(G32 - G64) <= 1e-3 * np.linalg.norm(G64)
 
 
-def test_a_digit_the_binary_net_has_no_output_for_has_a_zero_gradient(stored, tiny):
-    P, G = gradients.probability_gradient(stored["binary"], tiny[1].images[:3], 7)
+def test_a_digit_the_binary_net_has_no_output_for_has_a_zero_gradient(stored, tiny_data):
+    P, G = gradients.probability_gradient(stored["binary"], tiny_data[1].images[:3], 7)
     assert P.shape == (3, 10) and (P[:, 2:] == 0).all() and (G == 0).all()
     with pytest.raises(gradients.ExplainError) as e:
-        gradients.loss_gradient(stored["binary"], tiny[1].images[:1], 7)
+        gradients.loss_gradient(stored["binary"], tiny_data[1].images[:1], 7)
     assert e.value.code == "explain.bad_target" and e.value.params["digits"] == "0, 1"
 
 
 # ------------------------------------------------------------------ saliency, reading, Grad-CAM
 
 
-def test_saliency_of_every_model_side_by_side(stored, tiny):
-    img = _digit(tiny[1], 1)
+def test_saliency_of_every_model_side_by_side(stored, tiny_data):
+    img = _digit(tiny_data[1], 1)
     out = saliency.saliency_all(stored, img)
     assert list(out) == NAMES
     for name, s in out.items():
@@ -231,8 +212,8 @@ def test_the_reading_names_the_third_of_the_ink_that_pushed():
     assert saliency.reading_text("es", r) == "El tercio de arriba del trazo empujó la respuesta hacia el 7 (100\u00a0% del empuje)."
 
 
-def test_the_reading_of_a_real_model_is_a_sentence_in_both_languages(stored, tiny):
-    s = saliency.saliency(stored["mlp"], _digit(tiny[1], 7))
+def test_the_reading_of_a_real_model_is_a_sentence_in_both_languages(stored, tiny_data):
+    s = saliency.saliency(stored["mlp"], _digit(tiny_data[1], 7))
     r = saliency.reading(s)
     assert r["code"] == "explain.reading.towards" and r["digit"] == s.digit and 0 < r["share"] <= 1
     for lang in ("en", "es"):
@@ -240,8 +221,8 @@ def test_the_reading_of_a_real_model_is_a_sentence_in_both_languages(stored, tin
 
 
 @pytest.mark.parametrize("name", ["cnn", "keras"])
-def test_grad_cam_is_a_non_negative_map_that_depends_on_the_class(stored, tiny, name):
-    img = _digit(tiny[1], 3)
+def test_grad_cam_is_a_non_negative_map_that_depends_on_the_class(stored, tiny_data, name):
+    img = _digit(tiny_data[1], 3)
     maps = [saliency.grad_cam(stored[name], img, digit=d) for d in range(10)]
     for m in maps:
         assert m.shape == (28, 28) and m.dtype == np.float32 and np.isfinite(m).all() and (m >= 0).all()
@@ -252,15 +233,15 @@ def test_grad_cam_is_a_non_negative_map_that_depends_on_the_class(stored, tiny, 
     np.testing.assert_array_equal(default, maps[answer])
 
 
-def test_grad_cam_is_none_without_a_convolution(stored, tiny):
+def test_grad_cam_is_none_without_a_convolution(stored, tiny_data):
     for name in ("binary", "mlp", "sk"):
-        assert saliency.grad_cam(stored[name], tiny[1].images[0]) is None
+        assert saliency.grad_cam(stored[name], tiny_data[1].images[0]) is None
 
 
-def test_grad_cam_follows_its_formula_and_sits_on_the_receptive_field_centres(stored, tiny):
+def test_grad_cam_follows_its_formula_and_sits_on_the_receptive_field_centres(stored, tiny_data):
     """The map before upsampling is ReLU(Σ_k mean(∂z_c/∂A_k) A_k), and the tutorial CNN's last conv
     (two valid 3x3 convs: 24x24) lands on input pixels 2..25, one to one."""
-    img = _digit(tiny[1], 5)
+    img = _digit(tiny_data[1], 5)
     layer, A, dA = gradients.last_conv_gradient(stored["keras"], img, 5)
     assert A.shape == dA.shape == (24, 24, 64)
     cam = np.maximum(np.einsum("ijk,k->ij", A, dA.mean(axis=(0, 1))), 0)
@@ -271,11 +252,11 @@ def test_grad_cam_follows_its_formula_and_sits_on_the_receptive_field_centres(st
     np.testing.assert_allclose(M.sum(axis=1), 1)
 
 
-def test_the_logit_gradient_is_what_grad_cam_backpropagates(stored, tiny):
+def test_the_logit_gradient_is_what_grad_cam_backpropagates(stored, tiny_data):
     """∂z_c/∂x through the whole net equals the chain from the last conv: a check that the partial
     backward of Grad-CAM stops at the right place (dA · ∂A/∂x by finite differences along dA)."""
     pred = _float64_twin(stored["cnn"].predictor)
-    x = tiny[1].images[20][None].astype(np.float64) / 255
+    x = tiny_data[1].images[20][None].astype(np.float64) / 255
     _, G = gradients.logit_gradient(pred, x, 4)
     _, A, dA = gradients.last_conv_gradient(pred, x, 4)
     # the first-order change of z_4 along G: ||G||² h, against the change of A weighted by dA
@@ -288,9 +269,9 @@ def test_the_logit_gradient_is_what_grad_cam_backpropagates(stored, tiny):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_the_nudge_stays_in_its_bound_and_really_changes_the_answer(stored, tiny, name):
+def test_the_nudge_stays_in_its_bound_and_really_changes_the_answer(stored, tiny_data, name):
     m = stored[name]
-    img = _digit(tiny[1], 1)
+    img = _digit(tiny_data[1], 1)
     n = adversarial.nudge(m, img, step=0.02, eps=0.3, max_steps=60)
     assert n.image.shape == (28, 28) and n.image.dtype == np.float32
     assert np.abs(n.image - n.start).max() <= 0.3 + 1e-6 and n.linf <= 0.3 + 1e-6
@@ -304,9 +285,9 @@ def test_the_nudge_stays_in_its_bound_and_really_changes_the_answer(stored, tiny
     assert n.reading()["code"] == ("explain.nudge.changed" if n.success else "explain.nudge.unchanged")
 
 
-def test_a_targeted_nudge_reaches_its_target(stored, tiny):
+def test_a_targeted_nudge_reaches_its_target(stored, tiny_data):
     m = stored["mlp"]
-    img = _digit(tiny[1], 7)
+    img = _digit(tiny_data[1], 7)
     p = m.predict_proba(img[None])[0]
     target = int(np.argsort(-p)[1])  # the runner-up: an easy target
     n = adversarial.nudge(m, img, target=target, step=0.01, eps=0.3)
@@ -333,40 +314,40 @@ def test_a_model_with_no_gradient_gives_up_at_once():
     ({"step": 0.5, "eps": 0.3}, "explain.bad_step"), ({"max_steps": 0}, "explain.bad_max_steps"),
     ({"target": 12}, "explain.bad_target"), ({"target": True}, "explain.bad_target"),
 ])
-def test_bad_nudge_settings_are_coded_errors(stored, tiny, settings, code):
+def test_bad_nudge_settings_are_coded_errors(stored, tiny_data, settings, code):
     with pytest.raises(explain.ExplainError) as e:
-        adversarial.nudge(stored["mlp"], tiny[1].images[0], **settings)
+        adversarial.nudge(stored["mlp"], tiny_data[1].images[0], **settings)
     assert e.value.code == code
     assert texts.error_text("es", e.value) != str(e.value)
 
 
-def test_the_binary_net_can_only_be_nudged_towards_0_or_1(stored, tiny):
+def test_the_binary_net_can_only_be_nudged_towards_0_or_1(stored, tiny_data):
     with pytest.raises(explain.ExplainError, match=r"\(0, 1\), not 7"):
-        adversarial.nudge(stored["binary"], tiny[1].images[0], target=7)
+        adversarial.nudge(stored["binary"], tiny_data[1].images[0], target=7)
 
 
 # ------------------------------------------------------------------ the embedding map
 
 
 @pytest.mark.parametrize("name,width", [("binary", 10), ("mlp", 32), ("cnn", 128), ("sk", 16), ("keras", 128)])
-def test_hidden_activations_are_the_last_hidden_layer(stored, tiny, name, width):
-    a = embedding.hidden_activations(stored[name], tiny[1].images[:7])
+def test_hidden_activations_are_the_last_hidden_layer(stored, tiny_data, name, width):
+    a = embedding.hidden_activations(stored[name], tiny_data[1].images[:7])
     assert a.shape == (7, width) and a.dtype == np.float32 and np.isfinite(a).all()
-    np.testing.assert_allclose(embedding.hidden_activations(stored[name], tiny[1].images[3:4])[0], a[3], rtol=1e-5,
+    np.testing.assert_allclose(embedding.hidden_activations(stored[name], tiny_data[1].images[3:4])[0], a[3], rtol=1e-5,
                                atol=1e-6)
 
 
-def test_the_mlp_hidden_layer_is_relu_of_the_first_dense(stored, tiny):
+def test_the_mlp_hidden_layer_is_relu_of_the_first_dense(stored, tiny_data):
     net = stored["mlp"].net
-    x = tiny[1].images[:4].reshape(4, 784) / np.float32(255)
+    x = tiny_data[1].images[:4].reshape(4, 784) / np.float32(255)
     W, b = net.layers[1].params["W"], net.layers[1].params["b"]
-    np.testing.assert_allclose(embedding.hidden_activations(stored["mlp"], tiny[1].images[:4]),
+    np.testing.assert_allclose(embedding.hidden_activations(stored["mlp"], tiny_data[1].images[:4]),
                                np.maximum(x @ W + b, 0), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("method,n", [("pca", 300), ("tsne", 60)])
-def test_the_projection_is_deterministic_for_a_seed(stored, tiny, method, n):
-    imgs, labels = tiny[1].images[:n], tiny[1].labels[:n]
+def test_the_projection_is_deterministic_for_a_seed(stored, tiny_data, method, n):
+    imgs, labels = tiny_data[1].images[:n], tiny_data[1].labels[:n]
     a = embedding.embedding(stored["mlp"], imgs, labels, method=method, seed=1, cache=False)
     b = embedding.embedding(stored["mlp"], imgs, labels, method=method, seed=1, cache=False)
     assert a is not b and a.points.shape == (n, 2) and np.isfinite(a.points).all()
@@ -374,29 +355,29 @@ def test_the_projection_is_deterministic_for_a_seed(stored, tiny, method, n):
     np.testing.assert_array_equal(a.labels, labels)
 
 
-def test_the_drawing_is_placed_by_the_pca_transform(stored, tiny):
-    m, imgs = stored["cnn"], tiny[1].images[:200]
-    emb = embedding.embedding(m, imgs, tiny[1].labels[:200], cache=False)
-    drawing = tiny[1].images[450]
+def test_the_drawing_is_placed_by_the_pca_transform(stored, tiny_data):
+    m, imgs = stored["cnn"], tiny_data[1].images[:200]
+    emb = embedding.embedding(m, imgs, tiny_data[1].labels[:200], cache=False)
+    drawing = tiny_data[1].images[450]
     np.testing.assert_allclose(embedding.project(emb, m, drawing),
                                emb.pca.transform(embedding.hidden_activations(m, drawing[None]))[0], rtol=1e-6)
     np.testing.assert_allclose(embedding.project(emb, m, imgs[17]), emb.points[17], rtol=1e-4, atol=1e-5)
 
 
-def test_a_tsne_drawing_goes_to_its_nearest_digits(stored, tiny):
-    m, imgs = stored["mlp"], tiny[1].images[:60]
-    emb = embedding.embedding(m, imgs, tiny[1].labels[:60], method="tsne", cache=False)
-    acts = embedding.hidden_activations(m, tiny[1].images[500:501])
+def test_a_tsne_drawing_goes_to_its_nearest_digits(stored, tiny_data):
+    m, imgs = stored["mlp"], tiny_data[1].images[:60]
+    emb = embedding.embedding(m, imgs, tiny_data[1].labels[:60], method="tsne", cache=False)
+    acts = embedding.hidden_activations(m, tiny_data[1].images[500:501])
     near = np.argsort(((emb.activations - acts) ** 2).sum(1), kind="stable")[: embedding.NEIGHBOURS]
     np.testing.assert_allclose(emb.project(acts)[0], emb.points[near].mean(0))
 
 
-def test_the_cache_serves_the_same_map_without_recomputing(stored, tiny, monkeypatch):
+def test_the_cache_serves_the_same_map_without_recomputing(stored, tiny_data, monkeypatch):
     calls = []
     real = embedding.fit_projection
     monkeypatch.setattr(embedding, "fit_projection", lambda *a: calls.append(a[1:]) or real(*a))
     monkeypatch.setattr(embedding, "_cache", type(embedding._cache)())
-    imgs, labels = tiny[1].images[:100], tiny[1].labels[:100]
+    imgs, labels = tiny_data[1].images[:100], tiny_data[1].labels[:100]
     first = embedding.embedding(stored["mlp"], imgs, labels)
     assert embedding.embedding(stored["mlp"], imgs, labels) is first and len(calls) == 1
     assert embedding.embedding(stored["mlp"], imgs, labels, seed=2) is not first and len(calls) == 2
@@ -421,8 +402,8 @@ def test_a_retrained_model_gets_a_new_cache_key(stored):
     assert embedding.model_key(m) == embedding.model_key(store.load("keras", cached=False))
 
 
-def test_the_map_figure_has_a_trace_per_class_the_drawing_and_clickable_indices(stored, tiny):
-    imgs, labels = tiny[1].images[:150], tiny[1].labels[:150]
+def test_the_map_figure_has_a_trace_per_class_the_drawing_and_clickable_indices(stored, tiny_data):
+    imgs, labels = tiny_data[1].images[:150], tiny_data[1].labels[:150]
     emb = embedding.embedding(stored["mlp"], imgs, labels, cache=False)
     fig = embedding.embedding_figure(emb, embedding.project(emb, stored["mlp"], imgs[0]), lang="es")
     digits, star = fig.data[:-1], fig.data[-1]
@@ -435,16 +416,16 @@ def test_the_map_figure_has_a_trace_per_class_the_drawing_and_clickable_indices(
     assert sum(len(t.x) for t in digits) == 150
 
 
-def test_bad_map_requests_are_coded_errors(stored, tiny):
+def test_bad_map_requests_are_coded_errors(stored, tiny_data):
     with pytest.raises(explain.ExplainError) as e:
-        embedding.embedding(stored["mlp"], tiny[1].images[:50], method="umap")
+        embedding.embedding(stored["mlp"], tiny_data[1].images[:50], method="umap")
     assert e.value.code == "explain.bad_method"
     with pytest.raises(explain.ExplainError) as e:
-        embedding.embedding(stored["mlp"], tiny[1].images[:3])
+        embedding.embedding(stored["mlp"], tiny_data[1].images[:3])
     assert e.value.code == "explain.too_few_images"
     flat = NetPredictor(mlp(hidden=()))
     with pytest.raises(explain.ExplainError) as e:
-        embedding.hidden_activations(flat, tiny[1].images[:3])
+        embedding.hidden_activations(flat, tiny_data[1].images[:3])
     assert e.value.code == "explain.no_hidden_layer"
 
 
@@ -468,8 +449,8 @@ def _png(tmp_path, img, name="digit.png"):
 
 
 @pytest.mark.parametrize("name", ["mlp", "cnn", "binary"])
-def test_cli_explain_json(stored, tiny, tmp_path, capsys, name):
-    p = _png(tmp_path, _digit(tiny[1], 0))
+def test_cli_explain_json(stored, tiny_data, tmp_path, capsys, name):
+    p = _png(tmp_path, _digit(tiny_data[1], 0))
     assert main(["explain", str(p), "--model", name, "--json", "--eps", "0.25", "--step", "0.02"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert {"digit", "saliency", "adversarial"} <= set(out) and out["model"] == name
@@ -486,8 +467,8 @@ def test_cli_explain_json(stored, tiny, tmp_path, capsys, name):
     assert adv["success"] == (adv["digit"] != out["digit"]) and adv["original"] == out["digit"]
 
 
-def test_cli_explain_text(stored, tiny, tmp_path, capsys):
-    p = _png(tmp_path, _digit(tiny[1], 4))
+def test_cli_explain_text(stored, tiny_data, tmp_path, capsys):
+    p = _png(tmp_path, _digit(tiny_data[1], 4))
     assert main(["explain", str(p), "--model", "cnn", "--target", "9"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("cnn (numpy-cnn): ")
@@ -505,8 +486,8 @@ def test_cli_explain_text(stored, tiny, tmp_path, capsys):
     (["--model", "mlp", "IMAGE=text"], "not a readable image"),
     (["--model", "mlp", "IMAGE=missing"], "no such file"),
 ])
-def test_cli_explain_bad_input_exits_2_with_one_line(stored, tiny, tmp_path, capsys, args, match):
-    p = _png(tmp_path, _digit(tiny[1], 0))
+def test_cli_explain_bad_input_exits_2_with_one_line(stored, tiny_data, tmp_path, capsys, args, match):
+    p = _png(tmp_path, _digit(tiny_data[1], 0))
     (tmp_path / "text.png").write_text("not a picture")
     image = {"IMAGE=text": str(tmp_path / "text.png"), "IMAGE=missing": str(tmp_path / "missing.png")}
     image_arg = next((image[a] for a in args if a in image), str(p))
