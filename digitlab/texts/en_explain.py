@@ -86,4 +86,6 @@ T = {
     "why.map.click_hint": "Click a point of the map: its digit appears here.",
     "why.map.ring": "clicked digit",
     "why.map.no_drawing": "Draw a digit to see where it lands on the map.",
+    "why.map.source_test": "the official MNIST test set",
+    "why.map.source_sample": "the bundled sample's validation part",
 }

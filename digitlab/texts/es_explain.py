@@ -82,4 +82,6 @@ T = {
     "why.map.click_hint": "Pulsa un punto del mapa: su dígito aparece aquí.",
     "why.map.ring": "dígito pulsado",
     "why.map.no_drawing": "Dibuja un dígito para ver dónde cae en el mapa.",
+    "why.map.source_test": "el conjunto de prueba oficial de MNIST",
+    "why.map.source_sample": "la parte de validación de la muestra incluida",
 }
