@@ -200,12 +200,13 @@ def _files_of(spec) -> tuple[list[Path], str | None] | None:
 
 
 class _Task:
-    __slots__ = ("job", "future", "stop", "worker", "pid", "finished", "stop_requested", "lost")
+    __slots__ = ("job", "future", "stop", "worker", "pid", "finished", "stop_requested", "stop_seen", "stop_acked",
+                 "lost")
 
     def __init__(self, job, stop):
         self.job, self.stop, self.future = job, stop, None
-        self.worker = self.pid = self.stop_requested = self.lost = None
-        self.finished = False
+        self.worker = self.pid = self.stop_requested = self.stop_seen = self.lost = None
+        self.finished = self.stop_acked = False
 
 
 class DaskEngine:
@@ -213,10 +214,15 @@ class DaskEngine:
 
     ``address_or_client``: the scheduler's address (``tcp://HOST:PORT``) or a connected
     ``distributed.Client`` (left open by :meth:`close`). ``connect_timeout``: seconds before an
-    unreachable scheduler is a :class:`DaskError`."""
+    unreachable scheduler is a :class:`DaskError`. ``stop_grace``/``stop_timeout``: as the local
+    pool's, a job whose task does not acknowledge a Stop in 3 s, or still trains 60 s after it,
+    is reported ``stopped`` (``terminated``) and its worker restarted by its nanny."""
 
-    def __init__(self, address_or_client, *, connect_timeout: float = CONNECT_TIMEOUT_S):
+    def __init__(self, address_or_client, *, connect_timeout: float = CONNECT_TIMEOUT_S, stop_grace: float = 3.0,
+                 stop_timeout: float = 60.0):
         import distributed
+
+        self.stop_grace, self.stop_timeout = stop_grace, stop_timeout
 
         self._dd = distributed
         if isinstance(address_or_client, distributed.Client):
@@ -381,6 +387,10 @@ class DaskEngine:
                 t.worker, t.pid = ev.get("worker"), ev.get("pid")
             else:
                 ev.pop("worker", None)  # the scheduler adds the sender's address to every event
+            if ev.get("type") == "stopping":
+                t.stop_seen = time.time()
+            elif ev.get("type") == "phase" and ev.get("phase") == "evaluating" and t.stop_requested is not None:
+                t.stop_acked = True  # training has ended: let it finish and save the partial model
             self._events.put(ev)
 
     def _on_done(self, t: _Task, fut):
@@ -447,6 +457,23 @@ class DaskEngine:
                     with contextlib.suppress(Exception):
                         t.stop.set()  # a copy the scheduler started again stops at once
                     self._cancel(t)
+                continue
+            if self._stuck(t) and self._finish(t, {"type": "stopped", "model": None, "metrics": {}, "terminated": True}):
+                self._cancel(t)
+                if t.worker is not None:  # a task thread cannot be killed: its process is restarted (seconds)
+                    threading.Thread(target=self._restart, args=(t.worker,), name="digitlab-dask-restart",
+                                     daemon=True).start()
+
+    def _stuck(self, t: _Task) -> bool:
+        """Stop asked, and not acknowledged in ``stop_grace`` s or not ended in ``stop_timeout`` s."""
+        if t.stop_requested is None or t.stop_acked:
+            return False
+        waited = time.time() - t.stop_requested
+        return waited > self.stop_timeout or (t.stop_seen is None and waited > self.stop_grace)
+
+    def _restart(self, worker: str):
+        with contextlib.suppress(Exception):  # no nanny, or already gone: nothing more to do
+            self.client.restart_workers([worker], timeout=60)
 
     def _check_worker(self, t: _Task):
         lost = t.lost or (t.worker if t.worker is not None and t.worker not in self._workers else None)

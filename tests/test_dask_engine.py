@@ -1,7 +1,7 @@
 """Jobs on a Dask cluster (issue 16 item 3): digitlab.engine_dask.DaskEngine against a real
 LocalCluster of 2 worker processes, 1 thread each. Every kind trains there and is saved in
 this process's store; Stop; a worker killed under its job; a dataset the workers do not have;
-the CLI's helper; an unreachable scheduler; no TensorFlow in the server."""
+a job that ignores Stop; the CLI's helper; an unreachable scheduler; no TensorFlow in the server."""
 import json
 import os
 import signal
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import distributed
 import numpy as np
+import psutil
 import pytest
 
 from digitlab import data, jobs, store
@@ -177,6 +178,26 @@ def test_a_killed_worker_is_its_jobs_error_and_the_other_job_finishes(engine, cl
     after = collect(engine, {}, finished("w-after"))["w-after"]
     assert after[-1]["type"] == "done"
     assert engine.running() == set()
+
+
+def test_a_job_that_ignores_stop_is_terminated_and_its_worker_restarted(cluster):
+    with DaskEngine(cluster.scheduler_address, stop_timeout=2.0) as e:
+        assert (e.stop_grace, e.stop_timeout) == (3.0, 2.0)
+        e.start(job("h-hang", "numpy-binary", "fixed", hook="hang"))
+        evs = collect(e, {}, lambda x: any(ev.get("phase") == "hanging" for ev in x.get("h-hang", [])))
+        pid = evs["h-hang"][0]["pid"]
+        e.stop("h-hang")
+        collect(e, evs, finished("h-hang"))
+        types = [ev["type"] for ev in evs["h-hang"]]
+        assert "stopping" in types  # acknowledged by the task's watcher, but the job never ended
+        final = evs["h-hang"][-1]
+        assert final["type"] == "stopped" and final["terminated"] is True and final["model"] is None
+        end = time.monotonic() + SAFETY_S
+        while psutil.pid_exists(pid):  # the hung worker process is restarted by its nanny
+            assert time.monotonic() < end
+            time.sleep(0.2)
+        e.start(job("h-after", "numpy-binary", "fixed", iterations=10, max_train=300))
+        assert collect(e, {}, finished("h-after"))["h-after"][-1]["type"] == "done"
 
 
 def test_a_dataset_file_on_the_server_is_sent_to_the_workers(engine, tmp_path):
