@@ -94,10 +94,8 @@ def probability_gradient(model, images, digit=None) -> tuple[np.ndarray, np.ndar
         nonlocal j
         if j is None:
             j = np.argmax(P, axis=1)  # the answer
-        E = np.zeros_like(P)
-        rows = np.flatnonzero(j >= 0)
-        E[rows, j[rows]] = 1
-        pc = np.where(j >= 0, P[np.arange(len(P)), np.maximum(j, 0)], 0)[:, None]  # (n, 1)
+        E = _one_hot(P, j)  # (n, k): e_c
+        pc = (E * P).sum(axis=1, keepdims=True)  # (n, 1): p_c
         return pc * (E - P)
 
     return backprop(model, x, dlogits)
@@ -127,13 +125,15 @@ def logit_gradient(model, images, digit) -> tuple[np.ndarray, np.ndarray]:
     x = unit_images(images)
     j = _one_hot_index(model, digit, len(x))
 
-    def dlogits(P):
-        E = np.zeros_like(P)
-        rows = np.flatnonzero(j >= 0)
-        E[rows, j[rows]] = 1
-        return E
+    return backprop(model, x, lambda P: _one_hot(P, j))  # dz_c/dZ = e_c
 
-    return backprop(model, x, dlogits)
+
+def _one_hot(P, j) -> np.ndarray:
+    """(n, k) like P: 1 at (i, j_i), a row of zeros where j_i is -1 (no such class)."""
+    E = np.zeros_like(P)
+    rows = np.flatnonzero(j >= 0)
+    E[rows, j[rows]] = 1
+    return E
 
 
 # ------------------------------------------------------------------ backpropagation to the pixels
@@ -219,10 +219,7 @@ def last_conv_gradient(model, image, digit: int):
     X = _net_input(net, unit_images(image)[:1])
     with net_lock(net), threadpool_limits(1, user_api="blas"):
         P, outs = forward_keeping(net, X)
-        d = np.zeros_like(P)
-        if j >= 0:
-            d[0, j] = 1  # dz_c/dZ = e_c
-        d = net.layers[-1].backward_z(d)
+        d = net.layers[-1].backward_z(_one_hot(P, np.array([j])))  # dz_c/dZ = e_c
         for layer in reversed(net.layers[last + 1 : -1]):  # down to the last conv's output
             d = layer.backward(d)
     return net.layers[last], outs[last][0], d[0]
