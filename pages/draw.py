@@ -4,6 +4,7 @@ import streamlit as st
 
 from digitlab import insight, preprocess, roles, store, viz
 from pages.common import active_jobs, error_text, guard, stored_models, t
+from pages.explain_view import loaded_models, why_section
 from pages.workshop import (drawings_scope, enabled, is_instructor, kaggle_csv, may_manage, owner_label,
                             participant, room, show_class_toggle, visible)
 
@@ -140,6 +141,7 @@ def render_drawing(steps, px):
     st.session_state["draw_image"] = image  # "my last drawing" on the Inspect page (kept when Draw is left)
 
     # ------------------------------------------------------------------ predictions
+    good = []  # the models that answered (none without models)
     with right:
         st.subheader(t("draw.predictions"))
         metas = visible(stored_models(), show_class)
@@ -159,6 +161,11 @@ def render_drawing(steps, px):
             if good:
                 st.plotly_chart(viz.prob_matrix([a["name"] for a in good], np.stack([a["proba"] for a in good]),
                                                 title=t("draw.prob_title"), x_title=t("draw.prob_x")), config=CFG, key="draw_probs")
+
+    # ------------------------------------------------------------------ why? (closed: nothing computed)
+    if good:
+        with guard():
+            why_section(loaded_models([a["name"] for a in good]), image, key="draw_why")
 
     # ------------------------------------------------------------------ the preprocessing, step by step
     st.subheader(t("draw.steps"))

@@ -4,6 +4,7 @@ import streamlit as st
 
 from digitlab import data, evaluation, insight, roles, store, texts, viz
 from pages.common import current_dataset, error_text, guard, lang, md, model_text, stored_models, t
+from pages.explain_view import loaded_models, saliency_view
 from pages.workshop import (drawings_dataset, drawings_scope, enabled, is_instructor, may_manage, owner_label,
                             participant, show_class_toggle, visible)
 
@@ -117,8 +118,9 @@ with tab_digit, guard():
     ds = current_dataset()
     drawing = st.session_state.get("draw_image")
     sources = ["dataset"] + (["drawing"] if drawing is not None else [])
-    src = st.radio(t("inspect.digit_from"), sources, horizontal=True, key="inspect_src",
-                   format_func=lambda s: t("inspect.from.dataset", name=texts.dataset_name(lang(), ds.name)) if s == "dataset" else t("inspect.from.drawing"))
+    src_labels = {"dataset": t("inspect.from.dataset", name=texts.dataset_name(lang(), ds.name)),
+                  "drawing": t("inspect.from.drawing")}  # made now: AppTest formats outside the run
+    src = st.radio(t("inspect.digit_from"), sources, horizontal=True, key="inspect_src", format_func=src_labels.get)
     if src == "dataset":
         k1, k2 = st.columns([3, 1])
         if k2.button(t("inspect.random"), key="inspect_random"):
@@ -134,6 +136,12 @@ with tab_digit, guard():
     right.metric(t("inspect.prediction"), str(int(np.argmax(p))))
     right.plotly_chart(viz.prob_bars(p, title=t("inspect.probs"), x_title=t("viz.digit_plain"),
                                      y_title=t("viz.probability")), config=CFG, key="inspect_probs")
+    why = st.expander(t("why.inspect_title"), key="inspect_why", on_change="rerun", icon=":material/lightbulb:")
+    if why.open:  # closed: nothing computed
+        with why:
+            every = st.toggle(t("why.all_models"), key="inspect_why_all")
+            saliency_view(loaded_models([name] + ([n for n in names if n != name] if every else [])), img,
+                          key="inspect_why")
     outs = [o for o in insight.layer_outputs(model, img) if not o.name.startswith(("flatten", "dropout"))]
     if not outs:
         st.caption(t("inspect.no_layers"))
@@ -175,9 +183,9 @@ with tab_cm, guard():
     opts = evaluation.available_sets(has_drawings=mine is not None)
     drawings_text = "inspect.eval.class_drawings" if enabled() and drawings_scope() is None else "inspect.eval.drawings"
     n_val = (meta.get("dataset") or {}).get("n_val", "?")
-    which = st.radio(t("inspect.eval_on"), opts, horizontal=True, key="inspect_eval", format_func=lambda o: {
-        "val": t("inspect.eval.val", n=texts.number(lang(), n_val)), "test": t("inspect.eval.test"),
-        "drawings": t(drawings_text, n=0 if mine is None else len(mine))}[o])
+    eval_labels = {"val": t("inspect.eval.val", n=texts.number(lang(), n_val)), "test": t("inspect.eval.test"),
+                   "drawings": t(drawings_text, n=0 if mine is None else len(mine))}  # made now (AppTest)
+    which = st.radio(t("inspect.eval_on"), opts, horizontal=True, key="inspect_eval", format_func=eval_labels.get)
     try:
         with st.spinner(t("inspect.loading_eval")):
             key = (drawings_scope(), tuple(mine.meta["ids"])) if which == "drawings" and mine is not None else ()
