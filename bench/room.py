@@ -58,7 +58,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from bench.ui import (OBSERVER_JS, ONE, SEVEN, Server, browser_cpu_seconds, cpu_seconds, descendants,  # noqa: E402
-                      machine, run_stats)
+                      machine, machine_busy_seconds, our_cpu_seconds, run_stats)
 from tools.browser import ARGS, CHROMIUM  # noqa: E402
 
 TARGETS = {"draw_run_ms_p95": 300, "draw_latency_ms_p95": 600, "errors": 0, "job_wait_s_p95": 60,
@@ -427,6 +427,7 @@ class Room:
         self.latency_ms: list[float] = []
         self.browser_reads = collections.Counter()
         self.rss: list[tuple[float, float]] = []
+        self.rss_start = self.rss_end = self.rss_after = None
         self.skipped = 0  # drawings not sent because the participant's previous run was still late
         self.digits = drawing_values(200, seed=args.seed)
         self.plan = job_plan(args.job_kinds, args.job_preset)
@@ -723,6 +724,8 @@ class Room:
             cpu1 = self.cpu()
             log(f"drawing over: server RSS {self.rss_end} MB; waiting for jobs and browsers (up to {args.drain} s)")
             await asyncio.gather(*tasks[n:])
+            await asyncio.sleep(2)
+            self.rss_after = rss_mb(self.server.proc.pid)  # every session closed, the jobs done
         finally:
             stop.set()
             await mon
@@ -737,15 +740,16 @@ class Room:
         trainers = [p for p in descendants(self.server.proc.pid)]
         return {"t": time.monotonic(), "server": cpu_seconds([self.server.proc.pid]),
                 "trainers": cpu_seconds(trainers, children=True), "bench": sum(os.times()[:2]),
-                "chromium": browser_cpu_seconds(), "machine": machine_busy()}
+                "chromium": browser_cpu_seconds(), "ours": our_cpu_seconds(), "machine": machine_busy_seconds()}
 
     async def profile(self, t0: float, t1: float) -> dict | None:
-        """py-spy record of the server while the room draws: the share of samples per function."""
+        """py-spy record of the server while the room draws (``--gil``: only the thread holding the GIL
+        is sampled, i.e. what the server's Python runs): the share of samples per function."""
         await asyncio.sleep(max(0.0, t0 - time.monotonic()))
         secs = max(5, int(t1 - time.monotonic()))
         out = self.server.home / "py-spy.txt"
         cmd = ["py-spy", "record", "--pid", str(self.server.proc.pid), "--duration", str(secs), "--rate", "50",
-               "--format", "raw", "--nonblocking", "--output", str(out)]
+               "--format", "raw", "--nonblocking", "--gil", "--output", str(out)]
         proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.DEVNULL,
                                                     stderr=asyncio.subprocess.PIPE)
         try:
@@ -798,10 +802,15 @@ class Room:
                 "class_defaults": self.n_defaults,
                 "rss_mb_every_10s": [r for k, (_, r) in enumerate(self.rss) if k % 10 == 0],
                 "trainers_rss_mb_end": round(trainers_rss, 1),
-                "cpu_cores": {k: round((cpu1[k] - cpu0[k]) / wall, 2) for k in
-                              ("server", "trainers", "bench", "chromium", "machine")},
+                "cpu_cores": {**{k: round((cpu1[k] - cpu0[k]) / wall, 2) for k in
+                                 ("server", "trainers", "bench", "chromium", "machine")},
+                              "other_processes": round(max(0.0, (cpu1["machine"] - cpu0["machine"])
+                                                           - (cpu1["ours"] - cpu0["ours"])) / wall, 2)},
                 "cpu_note": "cores used over the drawing phase: the server process, its trainer processes, this "
-                            "benchmark (the protocol participants), Chromium, and the whole machine",
+                            "benchmark (the protocol participants), Chromium, the whole machine, and processes "
+                            "outside this benchmark (machine minus this process and everything it started)",
+                "server_rss_mb_after_drain": self.rss_after,
+                "server_gc_objects": gc_objects(self.server),
                 "error_samples": self.errors[:30],
             },
             "targets": TARGETS,
@@ -820,9 +829,10 @@ class Room:
         return res
 
 
-def machine_busy() -> float:
-    f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / os.sysconf("SC_CLK_TCK")
+def gc_objects(server: Server) -> dict | None:
+    """The objects the server's GC tracks (bench.ui's run log counts them every 20th run): first, last, max."""
+    objs = [(r["start"], r["gc_objects"]) for r in server.runs() if "gc_objects" in r]
+    return {"first": objs[0][1], "last": objs[-1][1], "max": max(o for _, o in objs), "samples": len(objs)} if objs else None
 
 
 def by_window(points: list[tuple[float, float]], secs: float) -> list[dict]:
@@ -849,26 +859,38 @@ async def adraw(page, canvas, strokes, steps: int = 8):
         await page.mouse.up()
 
 
-def spy_summary(raw: str, top: int = 25) -> dict:
-    """py-spy's raw (collapsed) stacks -> the share of samples in each function, inclusive (anywhere
-    on the stack) and as the innermost frame, plus the share per thread."""
-    incl, leaf, threads = collections.Counter(), collections.Counter(), collections.Counter()
-    total = 0
+IDLE = re.compile(r"^(EpollSelector\.select|_PollLikeSelector\.select|select|Condition\.wait|Event\.wait|sleep|"
+                  r"SimpleQueue\.get|Queue\.get|_worker|BaseSelectorEventLoop\._write_to_self|lock\.acquire) ")
+
+
+PLUMBING = re.compile(r"\((threading|core|cli|bootstrap|_compat|runners|base_events|events|ui|server|starlette_server|"
+                      r"script_runner|exec_code|<frozen runpy>)\.?(py)?\)$")
+
+
+def spy_summary(raw: str, top: int = 40) -> dict:
+    """py-spy's raw (collapsed) stacks -> the share of the busy samples in each function: anywhere on
+    the stack (``inclusive``) and as the innermost frame. Samples whose innermost frame waits
+    (a selector, a condition, a queue) are idle and only counted as ``idle_share``."""
+    incl, leaf = collections.Counter(), collections.Counter()
+    total = idle = 0
     for line in raw.splitlines():
         stack, _, n = line.rpartition(" ")
         if not stack or not n.isdigit():
             continue
         n = int(n)
+        names = [re.sub(r" \((.*?/)?([^/]*?):\d+\)$", r" (\2)", f) for f in stack.split(";")]
         total += n
-        frames = stack.split(";")
-        threads[re.sub(r"\d+", "N", frames[0])[:60]] += n
-        names = [re.sub(r" \((.*?/)?([^/]*?):\d+\)$", r" (\2)", f) for f in frames[1:]]
+        if IDLE.match(names[-1]):
+            idle += n
+            continue
         for f in set(names):
-            incl[f] += n
-        if names:
-            leaf[names[-1]] += n
-    share = lambda c: [(k, round(v / total, 3)) for k, v in c.most_common(top)]  # noqa: E731
-    return {"samples": total, "inclusive": share(incl), "innermost": share(leaf), "threads": share(threads)}
+            if not PLUMBING.search(f):
+                incl[f] += n
+        leaf[names[-1]] += n
+    busy = max(1, total - idle)
+    share = lambda c: [(k, round(v / busy, 3)) for k, v in c.most_common(top)]  # noqa: E731
+    return {"samples": total, "idle_share": round(idle / max(1, total), 3), "busy_samples": total - idle,
+            "inclusive": share(incl), "innermost": share(leaf)}
 
 
 # ====================================================================== main
@@ -888,6 +910,8 @@ def main(argv=None) -> int:
     ap.add_argument("--models", choices=("quick", "full", "mlp"), default="quick",
                     help="the class defaults: both architectures trained briefly (default), fully, or the MLP alone")
     ap.add_argument("--py-spy", action="store_true", help="sample the server with py-spy while the room draws")
+    ap.add_argument("--malloc-arena-max", type=int, default=None,
+                    help="diagnostic: the server with MALLOC_ARENA_MAX=N (glibc's per-thread heaps)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", action="store_true", help="keep the temporary DIGITLAB_HOME (server log, run log)")
     args = ap.parse_args(argv)
@@ -904,6 +928,8 @@ def main(argv=None) -> int:
            "DIGITLAB_WORKSHOP": "1", "DIGITLAB_INSTRUCTOR_KEY": secrets.token_urlsafe(12)}
     if args.dask:
         env["DIGITLAB_DASK_SCHEDULER"] = args.dask
+    if args.malloc_arena_max:
+        env["MALLOC_ARENA_MAX"] = str(args.malloc_arena_max)
     os.environ.update(env)  # bench.ui.Server passes this process's environment to the server
     from digitlab.nn import blas
 
