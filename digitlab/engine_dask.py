@@ -2,30 +2,14 @@
 ``DIGITLAB_DASK_SCHEDULER=tcp://HOST:PORT`` is set (the local pool is the default).
 
 The engine has the local pool's interface (``slots``, ``start``, ``stop``, ``poll``, ``running``,
-``close``, ``describe``); the same job dicts run, with the same events and states. How each
-part travels (docs/architecture.md, "Training on a Dask cluster"):
-
-* **the job**: ``Client.submit(run_task, job, ...)`` with ``retries=0``. :func:`run_task`, on a
-  worker, runs :func:`digitlab.jobs.train_job` (load, train, evaluate; nothing saved) with
-  ``DIGITLAB_HOME`` pointed at a temporary folder it removes afterwards: workers need no
-  shared disk and no store. A dataset that is a file on the server (an upload, a CSV, an IDX
-  folder, the official test set) is sent with the job (``Client.scatter`` of its bytes, once per
-  file); ``sample`` is the repository's, which the workers have.
-* **events**: the task logs them on a topic of the scheduler (``Worker.log_event``: batched,
-  never blocks training); the engine subscribes (``Client.subscribe_topic``) and ``poll`` hands
-  them out. Batch events are throttled as the trainer process throttles them.
-* **Stop**: a ``distributed.Event`` per job. A thread beside the task waits on it (a
-  scheduler-side wait, so a Stop is seen at once) and sets a local flag that ``should_stop()``
-  reads for free, and reports ``stopping``; the trainers honour it at their next poll, as locally.
-* **results**: the task returns ``(final event, payload)``; the payload (weight arrays, spec,
-  meta and, for keras-cnn, the ``.keras`` file's bytes: :func:`digitlab.jobs.portable`) comes back
-  to the server, which saves it in its own store (:func:`digitlab.jobs.save`) and then reports
-  ``done``/``stopped`` with the model's name. The server never imports TensorFlow.
-* **failures**: an exception in the job is the job's ``error`` event (code and params, as
-  locally). A worker that dies under a job (its address leaves the cluster, or the task starts a
-  second time elsewhere, or ``KilledWorker``) is that job's ``error`` (``dask.worker_died``); the
-  task is cancelled, not run again, and the other jobs go on. An unreachable scheduler is a
-  :class:`DaskError` (``dask.unreachable``) after ``connect_timeout`` seconds, never a hang.
+``close``, ``describe``): the same job dicts run, with the same events and states.
+:func:`run_task` runs on a worker: :func:`digitlab.jobs.train_job` (nothing saved) in a temporary
+``DIGITLAB_HOME``, events logged on the engine's topic (``Worker.log_event``), Stop read from a
+``distributed.Event`` by a thread beside the job. The payload it returns (arrays, spec, meta, the
+``.keras`` file's bytes) is saved in the server's store by :func:`digitlab.jobs.save`, then
+``done``/``stopped`` is reported; a worker that dies under a job is that job's ``error``
+(``dask.worker_died``), never a silent rerun. How each part travels and why, with the measured
+figures: docs/architecture.md, "Training on a Dask cluster".
 
 ``distributed`` is imported when an engine is made or a task runs, not with this module.
 """
@@ -54,6 +38,8 @@ RESULT_TIMEOUT_S = 120.0  # fetching a finished job's payload from its worker
 WORKER_DATA = ("sample", "mnist", "mnist-train", "mnist-test")  # specs a worker loads itself
 TERMINAL = ("done", "stopped", "error")
 _home_lock = threading.Lock()
+_homes: list[str] = []  # the DIGITLAB_HOMEs of the _home blocks open in this process, newest last
+_homes_before: list = [None]  # DIGITLAB_HOME before the first of them
 
 
 class DaskError(DigitLabError, RuntimeError):
@@ -75,20 +61,27 @@ def error_event(e: BaseException) -> dict:
 
 @contextlib.contextmanager
 def _home(path: str | None):
-    """``DIGITLAB_HOME`` is ``path`` inside the block (nothing changes when it already is)."""
+    """``DIGITLAB_HOME`` is ``path`` inside the block (nothing changes when it already is). The
+    environment is the process's: with blocks in several threads (a worker running two tasks),
+    it names the newest block's folder and, once all have ended, what it was before."""
     if not path or os.environ.get("DIGITLAB_HOME") == str(path):
         yield
         return
     with _home_lock:
-        old = os.environ.get("DIGITLAB_HOME")
+        if not _homes:
+            _homes_before[0] = os.environ.get("DIGITLAB_HOME")
+        _homes.append(str(path))
         os.environ["DIGITLAB_HOME"] = str(path)
-        try:
-            yield
-        finally:
-            if old is None:
+    try:
+        yield
+    finally:
+        with _home_lock:
+            _homes.remove(str(path))
+            now = _homes[-1] if _homes else _homes_before[0]
+            if now is None:
                 os.environ.pop("DIGITLAB_HOME", None)
             else:
-                os.environ["DIGITLAB_HOME"] = old
+                os.environ["DIGITLAB_HOME"] = now
 
 
 # ---------------------------------------------------------------- the worker's side
@@ -223,7 +216,6 @@ class DaskEngine:
         import distributed
 
         self.stop_grace, self.stop_timeout = stop_grace, stop_timeout
-
         self._dd = distributed
         if isinstance(address_or_client, distributed.Client):
             self.client, self._own = address_or_client, False
@@ -268,8 +260,8 @@ class DaskEngine:
             self._tasks[jid] = t
         try:
             shipped = {"data": self._ship(job.get("data")), "test": self._ship(job.get("test"), lenient=True)}
-            t.future = self.client.submit(run_task, t.job, self._topic, t.stop.name, shipped, key=f"digitlab-{jid}-"
-                                          f"{self._uid}", pure=False, retries=0)
+            t.future = self.client.submit(run_task, t.job, self._topic, t.stop.name, shipped, pure=False, retries=0,
+                                          key=f"digitlab-{jid}-{uuid.uuid4().hex[:8]}")
         except Exception as e:  # noqa: BLE001 - a dataset that cannot be sent, a lost scheduler: the job's error
             self._finish(t, error_event(e))
             return

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from digitlab import data, jobs, store
-from digitlab.engine_dask import TERMINAL, DaskEngine, DaskError, run_job_on_dask
+from digitlab.engine_dask import TERMINAL, DaskEngine, DaskError, _home, run_job_on_dask
 from digitlab.errors import DigitLabError
 from digitlab.evaluation import evaluate, validation_set
 from tests.helpers import csv_text, digitlab_home
@@ -262,3 +262,67 @@ def test_importing_the_dask_engine_imports_neither_tensorflow_nor_distributed():
             "print(sorted(m for m in ('tensorflow', 'keras', 'distributed') if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
+def test_a_workers_temporary_homes_nest_and_interleave(monkeypatch):
+    """Two tasks on one worker process share its environment: DIGITLAB_HOME names the newest
+    task's folder, and what it was before once both have ended."""
+    monkeypatch.setenv("DIGITLAB_HOME", "/before")
+    a, b = _home("/task-a"), _home("/task-b")
+    a.__enter__()
+    b.__enter__()
+    assert os.environ["DIGITLAB_HOME"] == "/task-b"
+    a.__exit__(None, None, None)  # the first task ends before the second
+    assert os.environ["DIGITLAB_HOME"] == "/task-b"
+    b.__exit__(None, None, None)
+    assert os.environ["DIGITLAB_HOME"] == "/before"
+    with _home("/before"):  # already there: nothing changes
+        assert os.environ["DIGITLAB_HOME"] == "/before"
+
+
+def test_the_train_pages_worker_runs_jobs_on_the_cluster(cluster):
+    from digitlab import training
+
+    w = training.Worker(engine=DaskEngine(cluster.scheduler_address))
+    try:
+        a = w.submit("numpy-binary", {"iterations": 20, "max_train": 300}, preset="fixed", _hook="sleep:200")
+        b = w.submit("numpy-binary", {"iterations": 20, "max_train": 300}, preset="fixed", _hook="sleep:200")
+        c = w.submit("numpy-mlp", {"epochs": 1, "max_train": 2000}, preset="quick")
+        end = time.monotonic() + SAFETY_S
+        while [w.status(j)["state"] for j in (a, b)] != ["running", "running"]:  # the listener starts them
+            assert time.monotonic() < end
+            time.sleep(0.02)
+        assert w.status(c)["state"] == "queued" and w.status(c)["position"] == 1  # the 2 slots are taken
+        seen = ["queued"]
+        w.stop(a)  # a's slot frees: c starts there
+        while w.status(c)["state"] not in ("done", "stopped", "error"):
+            assert time.monotonic() < end
+            if w.status(c)["state"] != seen[-1]:
+                seen.append(w.status(c)["state"])
+            time.sleep(0.02)
+        seen.append(w.status(c)["state"])
+        assert seen == ["queued", "running", "done"]
+        s = w.status(c)
+        assert store.exists(s["model"]) and s["metrics"]["val_accuracy"] > 0.5 and s["epochs"]
+        assert w.wait(a, SAFETY_S)["state"] == "stopped"
+        w.stop(b)
+        assert w.wait(b, SAFETY_S)["state"] == "stopped"
+        assert [e["type"] for e in w.events(c)][0] == "started"
+    finally:
+        w.shutdown()
+
+
+def test_the_setting_makes_get_worker_use_the_cluster(cluster, monkeypatch):
+    from digitlab import training
+
+    monkeypatch.setenv("DIGITLAB_DASK_SCHEDULER", cluster.scheduler_address)
+    monkeypatch.setattr(training, "_singleton", None)
+    w = training.get_worker()
+    try:
+        assert isinstance(w.engine, DaskEngine)
+        d = w.engine.describe()
+        assert d["engine"] == "dask" and d["address"] == cluster.scheduler_address and d["slots"] == 2
+        jid = w.submit("numpy-binary", {"iterations": 10, "max_train": 300}, preset="fixed")
+        assert w.wait(jid, SAFETY_S)["state"] == "done"
+    finally:
+        w.shutdown()
