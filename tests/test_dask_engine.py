@@ -126,6 +126,35 @@ def test_every_kind_trains_on_the_cluster_and_is_saved_in_the_servers_store(engi
     assert keras_file.is_file() and keras_file.read_bytes()[:2] == b"PK"  # the .keras file (a zip) came back
 
 
+CLI = """
+import json, sys
+from digitlab.engine_dask import run_job_on_dask
+seen = []
+final = run_job_on_dask(sys.argv[1], {"kind": "keras-cnn", "preset": "adam", "data": "sample", "name": "cli-keras",
+                                      "config": {"epochs": 1, "max_train": 300}}, seen.append)
+print(json.dumps({"final": final, "seen": [e["type"] for e in seen],
+                  "tensorflow": sorted(m for m in ("tensorflow", "keras") if m in sys.modules)}))
+"""
+
+
+def test_run_job_on_dask_saves_a_keras_model_in_a_server_without_tensorflow(cluster, home):
+    r = subprocess.run([sys.executable, "-c", CLI, cluster.scheduler_address], cwd=REPO, capture_output=True,
+                       text=True, timeout=SAFETY_S, env={**os.environ, "DIGITLAB_HOME": str(home)})
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["tensorflow"] == []  # the weights and the .keras file came back as bytes
+    assert out["final"]["type"] == "done" and out["final"]["model"] == "cli-keras"
+    assert "epoch" in out["seen"] and "started" not in out["seen"]  # the events run_job's emit gets
+    m = store.load("cli-keras")
+    assert m.meta["kind"] == "keras-cnn" and store.keras_path("cli-keras").is_file()
+
+
+def test_run_job_on_dask_raises_a_jobs_error_with_its_code(cluster):
+    with pytest.raises(DigitLabError) as info:
+        run_job_on_dask(cluster.scheduler_address, {"kind": "numpy-mlp", "config": {"epochs": 0}}, lambda ev: None)
+    assert info.value.code == "config.out_of_range" and info.value.params["setting"] == "epochs"
+
+
 def test_stop_a_running_job_a_sleeping_one_and_one_not_started(engine):
     long = job("s-long", "numpy-mlp", "default", epochs=100, max_train=4000)
     sleeper = job("s-sleep", "numpy-binary", "fixed", hook="sleep:200", iterations=300)
@@ -215,35 +244,6 @@ def test_a_dataset_file_on_the_server_is_sent_to_the_workers(engine, tmp_path):
     engine.start(job("f-missing", "numpy-mlp", "quick", data_spec=str(tmp_path / "nothing.csv")))
     ev = collect(engine, {}, finished("f-missing"))["f-missing"]
     assert ev[-1]["type"] == "error" and ev[-1]["code"] == "data.not_found"
-
-
-CLI = """
-import json, sys
-from digitlab.engine_dask import run_job_on_dask
-seen = []
-final = run_job_on_dask(sys.argv[1], {"kind": "keras-cnn", "preset": "adam", "data": "sample", "name": "cli-keras",
-                                      "config": {"epochs": 1, "max_train": 300}}, seen.append)
-print(json.dumps({"final": final, "seen": [e["type"] for e in seen],
-                  "tensorflow": sorted(m for m in ("tensorflow", "keras") if m in sys.modules)}))
-"""
-
-
-def test_run_job_on_dask_saves_a_keras_model_in_a_server_without_tensorflow(cluster, home):
-    r = subprocess.run([sys.executable, "-c", CLI, cluster.scheduler_address], cwd=REPO, capture_output=True,
-                       text=True, timeout=SAFETY_S, env={**os.environ, "DIGITLAB_HOME": str(home)})
-    assert r.returncode == 0, r.stderr[-3000:]
-    out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert out["tensorflow"] == []  # the weights and the .keras file came back as bytes
-    assert out["final"]["type"] == "done" and out["final"]["model"] == "cli-keras"
-    assert "epoch" in out["seen"] and "started" not in out["seen"]  # the events run_job's emit gets
-    m = store.load("cli-keras")
-    assert m.meta["kind"] == "keras-cnn" and store.keras_path("cli-keras").is_file()
-
-
-def test_run_job_on_dask_raises_a_jobs_error_with_its_code(cluster):
-    with pytest.raises(DigitLabError) as info:
-        run_job_on_dask(cluster.scheduler_address, {"kind": "numpy-mlp", "config": {"epochs": 0}}, lambda ev: None)
-    assert info.value.code == "config.out_of_range" and info.value.params["setting"] == "epochs"
 
 
 def test_an_unreachable_scheduler_is_a_clear_error_not_a_hang():
