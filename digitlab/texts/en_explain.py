@@ -66,7 +66,7 @@ T = {
     "why.nudge.running": "Nudging (up to about a second per model)…",
     "why.nudge.already": "{name} already answers {digit}: choose another digit to nudge it towards.",
     "why.nudge.new_answer": "{name}: new answer",
-    "why.nudge.size": "largest pixel change (L∞) {linf} of 1 · {steps} steps",
+    "why.nudge.size": "L∞ {linf} · {steps} steps",
     "why.nudge.nudged": "nudged: {digit}",
     "why.nudge.difference": "change, amplified",
     "why.nudge.caption": (

@@ -62,7 +62,7 @@ T = {
     "why.nudge.running": "Empujando (hasta un segundo por modelo, más o menos)…",
     "why.nudge.already": "{name} ya responde {digit}: elige otro dígito hacia el que empujarlo.",
     "why.nudge.new_answer": "{name}: nueva respuesta",
-    "why.nudge.size": "mayor cambio de un píxel (L∞) {linf} de 1 · {steps} pasos",
+    "why.nudge.size": "L∞ {linf} · {steps} pasos",
     "why.nudge.nudged": "empujado: {digit}",
     "why.nudge.difference": "cambio, ampliado",
     "why.nudge.caption": (
@@ -71,7 +71,7 @@ T = {
     "why.map.model": "Modelo que dibujar",
     "why.map.method": "Proyección",
     "why.map.intro": (
-        "Cada punto es uno de {n} dígitos de {source}, situado por la última capa oculta de {model} ({h} números) "
+        "Cada punto es uno de {n} dígitos {source}, situado por la última capa oculta de {model} ({h} números) "
         "aplanada a 2-D y coloreado por su dígito real; tu dibujo es la estrella. Pulsa un punto para ver ese dígito."),
     "why.map.wait_pca": "Situando {n} dígitos (unos segundos la primera vez para este modelo)…",
     "why.map.wait_tsne": "t-SNE de {n} dígitos: unos {s} s, una vez por modelo (luego es instantáneo)…",
@@ -82,6 +82,6 @@ T = {
     "why.map.click_hint": "Pulsa un punto del mapa: su dígito aparece aquí.",
     "why.map.ring": "dígito pulsado",
     "why.map.no_drawing": "Dibuja un dígito para ver dónde cae en el mapa.",
-    "why.map.source_test": "el conjunto de prueba oficial de MNIST",
-    "why.map.source_sample": "la parte de validación de la muestra incluida",
+    "why.map.source_test": "del conjunto de prueba oficial de MNIST",
+    "why.map.source_sample": "de la parte de validación de la muestra incluida",
 }
