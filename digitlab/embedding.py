@@ -82,7 +82,7 @@ def hidden_activations(model, images, batch_size: int = 500) -> np.ndarray:
     if not any(layer.PARAMS for layer in body):
         raise ExplainError("explain.no_hidden_layer", model=getattr(model, "name", type(pred).__name__))
     out = []
-    with threadpool_limits(1, user_api="blas"):
+    with threadpool_limits(net._threads(), user_api="blas"):  # as predict_proba: 1 BLAS thread, the conv workers set
         for i in range(0, len(x), batch_size):
             a = np.asarray(x[i : i + batch_size], net.dtype).reshape((-1,) + tuple(net.input_shape))
             for layer in body:
