@@ -8,17 +8,23 @@ the way ``bench.ui`` starts it (its ``Server``: Streamlit's own CLI with every s
 Then a room:
 
 * ``--participants`` people are simulated **at the protocol level**: each one is a websocket on
-  ``/_stcore/stream`` speaking Streamlit's own messages (the ``streamlit.proto`` classes), as the
-  browser's frontend does (``streamlit/static``: ``new WebSocket(url, ["streamlit", token])``, then
-  ``BackMsg.rerun_script``). A participant joins through the workshop gate by its address
+  ``/_stcore/stream`` speaking Streamlit's own messages (the ``streamlit.proto`` classes) as the
+  frontend does (read in ``streamlit/static`` and checked against Chromium's frames over CDP):
+  subprotocols ``["streamlit", <XSRF token or "PLACEHOLDER_AUTH_TOKEN">]``, then a ``BackMsg``
+  ``rerun_script`` whose ``ClientState`` carries the address's query string, ``page_name`` "draw" on
+  the first run (``page_script_hash`` from the ``navigation`` message after it), ``context_info`` and
+  the widget states. A participant joins through the workshop gate by its address
   (``?name=P07&seat=...``: :func:`pages.workshop.gate` claims the name silently), opens the Draw page,
-  and sends a drawing every 3 s: the canvas component's widget value, JSON
-  ``{"drawing": {"raw": <fabric JSON>, "data": "data:image/png;base64,..."}, "backgroundFit": null}``
-  (what ``streamlit_drawable_canvas`` reads back, ``CanvasResult.image_data``), the PNG being a
-  real digit of ``data/mnist_sample.npz`` drawn white on the 280x280 RGBA canvas. A Draw run is
-  timed from the ``BackMsg`` sent to the run's ``script_finished``; its deltas must hold every
-  class default's prediction (``st.metric`` elements) and no exception or error element. The
-  page's ``st.fragment(run_every=5)`` is rerun every 5 s, as the frontend does on ``auto_rerun``.
+  and sends a drawing every 3 s: the canvas component's widget state (``json_value``)
+  ``{"drawing": {"raw": <fabric.js JSON>, "data": "data:image/png;base64,..."}, "backgroundFit": null}``
+  (what ``streamlit_drawable_canvas`` reads back as ``CanvasResult.image_data``), the PNG a real
+  digit of ``data/mnist_sample.npz`` drawn white on the opaque black 280x280 RGBA canvas. A Draw run
+  is timed from the ``BackMsg`` sent to the run's ``script_finished`` (``ForwardMsg``s between:
+  ``new_session``, ``navigation``, ``delta``s, ``auto_rerun``); its deltas must hold every class
+  default's prediction (``st.metric`` elements) and no exception or error/warning element. Fragments
+  are rerun as the frontend does: each ``auto_rerun`` arms a timer, each full run's ``new_session``
+  drops them all (so the Draw page's ``st.fragment(run_every=5)`` seldom fires while its owner draws
+  every 3 s).
 * In the first minute a third of them (10 of 30) open the Train page in a second tab (the same
   name and seat), choose a model kind and its ``workshop`` preset (the jobs cycle through every
   kind that has one: a room's mix; numpy-mlp ``quick`` where none has), press Start (the form's
@@ -556,13 +562,17 @@ class Room:
                 status, body = await self.http_get(f"/digitlab/live/{jid}?lang=en&dark=0")
                 if status != 200:
                     raise RunFailed(f"live route answered {status}")
-                state = json.loads(body)["state"]
+                payload = json.loads(body)
+                state = payload["state"]
                 now = time.monotonic()
+                if state == "queued" and "queued_text" not in job:  # the place and the expected start it says
+                    job["queued_text"] = re.sub(r"<[^>]+>", "", payload.get("html") or "").strip()[:200]
                 if state != "queued" and "wait_s" not in job:
                     job["wait_s"] = round(now - t_start, 2)
                     log(f"{name}'s job {jid}: {state} after {job['wait_s']} s")
                 if state not in ("queued", "running"):
                     job["done_s"] = round(now - t_start, 1)
+                    job["ended_in_room"] = now <= self.t_end  # before the drawing stopped
                     break
                 if now > end:
                     break
@@ -777,6 +787,7 @@ class Room:
             "draw_latency_ms_p50": pct(self.latency_ms, 50), "draw_latency_ms_p95": pct(self.latency_ms, 95),
             "job_wait_s_p50": pct(started, 50), "job_wait_s_p95": pct(started, 95),
             "jobs_started": len(started), "jobs_done": sum(j["state"] == "done" for j in self.jobs),
+            "jobs_done_while_drawing": sum(j["state"] == "done" and j.get("ended_in_room", False) for j in self.jobs),
             "server_rss_mb_start": self.rss_start, "server_rss_mb_end": self.rss_end,
             "server_rss_mb_peak": max(rss_vals) if rss_vals else None,
             "errors": len(self.errors),
@@ -905,7 +916,8 @@ def main(argv=None) -> int:
     ap.add_argument("--job-kinds", default=None, help="comma-separated kinds the jobs cycle through (default: every "
                     "kind with a 'workshop' preset)")
     ap.add_argument("--job-preset", default=None, help="preset of the jobs (default: 'workshop', else the smallest)")
-    ap.add_argument("--drain", type=float, default=90.0, help="seconds to wait for jobs after the drawing ends")
+    ap.add_argument("--drain", type=float, default=300.0,
+                    help="seconds to wait for the queued jobs after the drawing ends (default 300)")
     ap.add_argument("--dask", default=None, metavar="ADDRESS", help="train on a Dask cluster (DIGITLAB_DASK_SCHEDULER)")
     ap.add_argument("--models", choices=("quick", "full", "mlp"), default="quick",
                     help="the class defaults: both architectures trained briefly (default), fully, or the MLP alone")
