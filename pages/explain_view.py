@@ -24,7 +24,7 @@ CFG = {"displayModeBar": False}
 MAX_MODELS = 6  # models explained side by side (the first ones of the page's list)
 COLUMNS = 3  # per row on a desktop (a phone stacks them)
 MAP_DIGITS = 2000
-TSNE_SECONDS = 5  # t-SNE of 2,000 digits on this 2-core server: 4.4 s measured (PCA: ~1 s, sklearn's import included)
+TSNE_SECONDS = 8  # t-SNE of 2,000 digits on this 2-core server: 4.4 s (an MLP) to 7.4 s (the CNN, a page run) measured
 STEPS = [0.002, 0.005, 0.01, 0.02, 0.05, 0.1]
 BOUNDS = [0.05, 0.1, 0.2, 0.3, 0.5, 1.0]
 
@@ -156,8 +156,9 @@ def nudge_view(models: dict, image, *, key: str) -> None:
             st.warning(t("why.nudge.already", name=name, digit=v["already"]))
             continue
         n = v["nudge"]
-        st.metric(t("why.nudge.new_answer", name=name), f"{n.original} → {n.digit}" if n.success else str(n.digit))
-        st.caption(t("why.nudge.size", linf=texts.number(lang(), n.linf, 2), steps=n.steps))
+        st.metric(t("why.nudge.new_answer", name=name), f"{n.original} → {n.digit}" if n.success else str(n.digit),
+                  delta=t("why.nudge.size", linf=texts.number(lang(), n.linf, 2), steps=n.steps), delta_color="off",
+                  delta_arrow="off")
         st.plotly_chart(explain_viz.nudge_figure(n, titles={**titles, "nudged": t("why.nudge.nudged", digit=n.digit)}),
                         config=CFG, key=f"{key}_nudge_{i}")
         st.caption(reading_text(lang(), n.reading()))

@@ -130,15 +130,15 @@ def test_nudge_shows_the_new_answer_and_the_linf_size(home, lang):
     assert any(texts.text(lang, "why.nudge.press") == i.value for i in at.info)
     at.button(key="draw_why_nudge_go").click().run()
     assert not at.exception and not errors(at)
-    metrics = {m.label: m.value for m in at.metric}
+    metrics = {m.label: (m.value, m.delta) for m in at.metric}
     captions = [c.value for c in at.caption]
     image = drawn_image(at)
     for name in NAMES_:
-        value = metrics[texts.text(lang, "why.nudge.new_answer", name=name)]
+        value, size = metrics[texts.text(lang, "why.nudge.new_answer", name=name)]
         n = explain_viz.nudge_each({name: store.load(name)}, image, step=0.01, eps=0.3)[name]["nudge"]
         assert value == (f"{n.original} → {n.digit}" if n.success else str(n.digit))
         assert n.linf <= 0.3 + 1e-6
-        assert texts.text(lang, "why.nudge.size", linf=texts.number(lang, n.linf, 2), steps=n.steps) in captions
+        assert size == texts.text(lang, "why.nudge.size", linf=texts.number(lang, n.linf, 2), steps=n.steps)
         assert reading_text(lang, n.reading()) in captions
     assert len(charts(at, "draw_why_nudge_nudge_")) == len(MODELS)
     # another drawing: the old result is not shown for it
