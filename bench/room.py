@@ -57,6 +57,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -98,6 +99,103 @@ def rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+# ====================================================================== the server
+
+
+def _serve(argv: list[str]) -> None:
+    """bench.ui's instrumented ``streamlit`` (every script run logged), plus a memory report written to
+    ``$DIGITLAB_HOME/memory-<n>.json`` on SIGUSR1 (:func:`memory_report`)."""
+    from bench import ui
+
+    count = [0]
+
+    def on_usr1(*_):
+        count[0] += 1
+        path = Path(os.environ["DIGITLAB_HOME"]) / f"memory-{count[0]}.json"
+        try:
+            rep = memory_report()
+        except Exception as e:  # noqa: BLE001 - never break the server for a measurement
+            rep = {"error": repr(e)}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(rep))
+        tmp.rename(path)
+
+    signal.signal(signal.SIGUSR1, on_usr1)
+    ui._serve(argv)
+
+
+def memory_report() -> dict:
+    """Where the server's memory is, from inside it: glibc's heap (``mallinfo2``: bytes in use and
+    free-but-kept, over every arena), Python's small-object blocks, Streamlit's own accounting
+    (session state, caches: its stats manager), the media files ``st.image`` keeps, the sessions,
+    and the commonest object types the GC tracks."""
+    import ctypes
+    import gc
+
+    from streamlit.runtime import Runtime
+
+    out: dict = {"rss_mb": rss_mb(os.getpid())}
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                   "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = MallInfo2
+    m = libc.mallinfo2()
+    mb = lambda b: round(b / 2**20, 1)  # noqa: E731
+    out["malloc_mb"] = {"heap": mb(m.arena), "heap_in_use": mb(m.uordblks), "heap_free_kept": mb(m.fordblks),
+                        "mmapped": mb(m.hblkhd)}
+    out["python_blocks"] = sys.getallocatedblocks()
+    rt = Runtime.instance()
+    by_cat = collections.Counter()
+    for family, stats in rt.stats_mgr.get_stats().items():
+        for st in stats:
+            by_cat[f"{family}:{getattr(st, 'category_name', '')}"] += getattr(st, "byte_length", 0) or 0
+    out["streamlit_stats_mb"] = {k: mb(v) for k, v in by_cat.most_common(12)}
+    files = getattr(getattr(rt.media_file_mgr, "_storage", None), "_files_by_id", {}) or {}
+    out["media_files"] = {"n": len(files), "mb": mb(sum(len(getattr(f, "content", b"")) for f in files.values()))}
+    mgr = rt._session_mgr
+    out["sessions"] = {"all": len(mgr.list_sessions()), "active": len(mgr.list_active_sessions())}
+    out["threads"] = threading.active_count()
+    out["gc_types"] = collections.Counter(type(o).__name__ for o in gc.get_objects()).most_common(15)
+    return out
+
+
+class RoomServer(Server):
+    """bench.ui's Server started as ``python -m bench.room _serve run app.py ...`` (the same instrumented
+    Streamlit CLI, plus the memory report on SIGUSR1)."""
+
+    def __init__(self, home: Path, options: list[str] = ()):
+        from bench.ui import free_port
+
+        self.home, self.port, self.options = home, free_port(), list(options)
+        self.runlog = home / "runs.jsonl"
+        self.runlog.touch()
+        env = {**os.environ, "DIGITLAB_HOME": str(home), "DIGITLAB_NO_DEFAULTS": "1", "DIGITLAB_OFFLINE": "1",
+               "DIGITLAB_BENCH_RUNLOG": str(self.runlog), "TF_CPP_MIN_LOG_LEVEL": "2"}
+        self.logf = open(home / "server.log", "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.room", "_serve", "run", "app.py", "--server.port", str(self.port),
+             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none", *self.options],
+            cwd=REPO, env=env, stdout=self.logf, stderr=subprocess.STDOUT, start_new_session=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.reports = 0
+
+    async def memory(self, timeout: float = 30.0) -> dict | None:
+        """Ask the server for :func:`memory_report` (SIGUSR1) and wait for it."""
+        self.reports += 1
+        path = self.home / f"memory-{self.reports}.json"
+        os.kill(self.proc.pid, signal.SIGUSR1)
+        end = time.monotonic() + timeout
+        while not path.exists():
+            if time.monotonic() > end:
+                return None
+            await asyncio.sleep(0.1)
+        return json.loads(path.read_text())
 
 
 # ====================================================================== setup
@@ -433,7 +531,7 @@ class Room:
         self.latency_ms: list[float] = []
         self.browser_reads = collections.Counter()
         self.rss: list[tuple[float, float]] = []
-        self.rss_start = self.rss_end = self.rss_after = None
+        self.rss_start = self.rss_end = self.rss_after = self.mem_start = self.mem_end = None
         self.skipped = 0  # drawings not sent because the participant's previous run was still late
         self.digits = drawing_values(200, seed=args.seed)
         self.plan = job_plan(args.job_kinds, args.job_preset)
@@ -688,6 +786,7 @@ class Room:
     async def run(self) -> dict:
         args = self.args
         await self.warm_up()
+        self.mem_start = await self.server.memory()
         self.rss_start = rss_mb(self.server.proc.pid)
         log(f"warm: server RSS {self.rss_start} MB; the room: {args.participants} participants, {args.browsers} "
             f"browsers, {args.minutes} min; jobs cycle through {self.plan}")
@@ -731,6 +830,7 @@ class Room:
             drawers = tasks[:n]
             await asyncio.gather(*drawers)
             self.rss_end = rss_mb(self.server.proc.pid)
+            self.mem_end = await self.server.memory()
             cpu1 = self.cpu()
             log(f"drawing over: server RSS {self.rss_end} MB; waiting for jobs and browsers (up to {args.drain} s)")
             await asyncio.gather(*tasks[n:])
@@ -821,6 +921,9 @@ class Room:
                             "benchmark (the protocol participants), Chromium, the whole machine, and processes "
                             "outside this benchmark (machine minus this process and everything it started)",
                 "server_rss_mb_after_drain": self.rss_after,
+                "server_memory": {"start": self.mem_start, "end": self.mem_end,
+                                  "method": "reported from inside the server on SIGUSR1 (bench.room.memory_report), "
+                                            "after the warm-up and when the drawing stops"},
                 "server_gc_objects": gc_objects(self.server),
                 "error_samples": self.errors[:30],
             },
@@ -951,7 +1054,7 @@ def main(argv=None) -> int:
     try:
         log(f"store {home}; training the class defaults ({args.models}) and starting the server (workshop mode)")
         defaults = train_defaults(home, args.models)
-        server = Server(home)
+        server = RoomServer(home)
         server.wait_up()
         if defaults.wait(900) != 0:
             raise RuntimeError("training the default models failed:\n" + (home / "defaults.log").read_text()[-3000:])
@@ -988,4 +1091,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if len(sys.argv) > 1 and sys.argv[1] == "_serve":
+        _serve(sys.argv[2:])
+    else:
+        sys.exit(main())
