@@ -943,6 +943,15 @@ class Room:
         return res
 
 
+def code_state() -> dict:
+    """The commit the server ran and the files changed in the working tree (it runs the checkout as it is)."""
+    def git(*a):
+        return subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True).stdout.rstrip("\n")
+
+    return {"commit": git("rev-parse", "--short", "HEAD"),
+            "modified": [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]}
+
+
 def gc_objects(server: Server) -> dict | None:
     """The objects the server's GC tracks (bench.ui's run log counts them every 20th run): first, last, max."""
     objs = [(r["start"], r["gc_objects"]) for r in server.runs() if "gc_objects" in r]
@@ -1065,6 +1074,7 @@ def main(argv=None) -> int:
         room = Room(args, server, n_defaults)
         res = asyncio.run(room.run())
         res["blas"] = blas.kernel_info()
+        res["code"] = code_state()
         res["machine"] = {**mach, "loadavg_end": [round(x, 2) for x in os.getloadavg()]}
         res["server"] = {"options": server.options, "env": {k: v for k, v in env.items() if k != "DIGITLAB_INSTRUCTOR_KEY"},
                          "tensorflow_loaded": server.tensorflow_loaded()}
