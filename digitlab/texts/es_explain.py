@@ -68,7 +68,7 @@ T = {
     "why.nudge.caption": (
         "La diferencia está ampliada: el rojo intenso (trazo añadido) o el azul intenso (trazo quitado) es el mayor "
         "cambio hecho, en píxeles que van de 0 (papel) a 1 (trazo)."),
-    "why.map.model": "Modelo que dibujar",
+    "why.map.model": "Modelo del mapa",
     "why.map.method": "Proyección",
     "why.map.intro": (
         "Cada punto es uno de {n} dígitos {source}, situado por la última capa oculta de {model} ({h} números) "
