@@ -162,7 +162,8 @@ def nudge_view(models: dict, image, *, key: str) -> None:
         st.plotly_chart(explain_viz.nudge_figure(n, titles={**titles, "nudged": t("why.nudge.nudged", digit=n.digit)}),
                         config=CFG, key=f"{key}_nudge_{i}")
         st.caption(reading_text(lang(), n.reading()))
-    st.caption(t("why.nudge.caption"))
+    if any("nudge" in v for v in found.values()):
+        st.caption(t("why.nudge.caption"))
 
 
 # ------------------------------------------------------------------ the embedding map
@@ -180,6 +181,8 @@ def map_digits():
 def map_view(models: dict, image, *, key: str) -> None:
     """A model and a projection; the map of its last hidden layer with the drawing's star; the clicked digit."""
     names = list(models)
+    if st.session_state.get(f"{key}_model") not in names:  # a model deleted or hidden since: the first one
+        st.session_state.pop(f"{key}_model", None)
     c1, c2 = st.columns([2, 1])
     name = c1.selectbox(t("why.map.model"), names, key=f"{key}_model")
     methods = {m: t(f"explain.map.{m}") for m in embedding.METHODS}
