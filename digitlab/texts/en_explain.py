@@ -88,4 +88,6 @@ T = {
     "why.map.no_drawing": "Draw a digit to see where it lands on the map.",
     "why.map.source_test": "the official MNIST test set",
     "why.map.source_sample": "the bundled sample's validation part",
+    "why.mistake_title": "Why? One of these mistakes, pixel by pixel",
+    "why.mistake_pick": "Mistake number (1: the most confident of {n})",
 }

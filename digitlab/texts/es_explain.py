@@ -84,4 +84,6 @@ T = {
     "why.map.no_drawing": "Dibuja un dígito para ver dónde cae en el mapa.",
     "why.map.source_test": "del conjunto de prueba oficial de MNIST",
     "why.map.source_sample": "de la parte de validación de la muestra incluida",
+    "why.mistake_title": "¿Por qué? Uno de estos errores, píxel a píxel",
+    "why.mistake_pick": "Número de error (1: el más seguro de {n})",
 }
