@@ -203,7 +203,8 @@ def embedding_figure(emb: Embedding, drawing=None, *, lang: str = "en", title: s
             x=emb.points[idx, 0], y=emb.points[idx, 1], mode="markers",
             name=texts.text(lang, "explain.map.digit", digit=int(k)) if k >= 0 else "?",
             marker={"size": 5, "opacity": 0.7, "color": qualitative.D3[int(k) % 10] if k >= 0 else "grey"},
-            customdata=np.column_stack([idx, emb.labels[idx]]), hovertemplate=hover + "<extra></extra>"))
+            # plain lists: a NumPy array reaches Streamlit's selection event as {"0": i, "1": label} rows
+            customdata=np.column_stack([idx, emb.labels[idx]]).tolist(), hovertemplate=hover + "<extra></extra>"))
     if drawing is not None:
         fig.add_trace(go.Scatter(
             x=[float(drawing[0])], y=[float(drawing[1])], mode="markers", name=texts.text(lang, "explain.map.drawing"),
