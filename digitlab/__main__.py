@@ -1,7 +1,7 @@
 """Command line::
 
     python -m digitlab info --data SOURCE [--json]
-    python -m digitlab train --model KIND [--preset P] [--epochs N] [--data SOURCE] [--name NAME] [--set KEY=VALUE ...] [--quiet]
+    python -m digitlab train --model KIND [--preset P] [--epochs N] [--data SOURCE] [--name NAME] [--set KEY=VALUE ...] [--quiet] [--dask ADDRESS]
     python -m digitlab evaluate --model NAME --data SOURCE [--json]
     python -m digitlab predict IMAGE.png [--model NAME] [--json]
     python -m digitlab explain IMAGE.png --model NAME [--json] [--target K] [--eps E] [--step S]
@@ -13,7 +13,9 @@ and exit with status 2; no traceback.
 
 ``train`` shows on stderr its phases, a progress bar per epoch (tqdm: batches, rate, time
 left, running loss and accuracy; only when stderr is a terminal) and a line per finished
-epoch; ``--quiet`` prints only the final result line (stdout).
+epoch; ``--quiet`` prints only the final result line (stdout). ``--dask tcp://HOST:PORT`` runs the
+job on that Dask cluster instead of in this process (same events; the model comes back and is
+saved in this machine's store; docs/architecture.md, "Training on a Dask cluster").
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import sys
 
 from . import data, models, store
 from .gradients import ExplainError
+from .engine_dask import DaskError  # distributed itself is imported only by a --dask run
 
 
 class UsageError(Exception):
@@ -69,7 +72,12 @@ def cmd_train(args) -> int:
 
     progress = _ProgressPrinter(getattr(cfg, "epochs", None), quiet=args.quiet)
     try:
-        final = training.run_job(job, progress, lambda: False)
+        if args.dask:
+            from .engine_dask import run_job_on_dask  # imports distributed only when asked
+
+            final = run_job_on_dask(args.dask, job, progress)
+        else:
+            final = training.run_job(job, progress, lambda: False)
     except KeyboardInterrupt:
         progress.end_bar()
         print("interrupted; nothing saved", file=sys.stderr)
@@ -269,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config setting (repeatable)")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.add_argument("--quiet", action="store_true", help="no progress bar or lines: only the final result")
+    q.add_argument("--dask", default=None, metavar="ADDRESS",
+                   help="train on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:PORT)")
     q.set_defaults(func=cmd_train)
 
     q = sub.add_parser("evaluate", help="accuracy and per-class report of a stored model")
@@ -307,7 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 # errors that mean "the user's input is wrong": one line, exit 2
 USER_ERRORS: tuple[type[BaseException], ...] = (data.DataError, UsageError, FileNotFoundError, models.ConfigError,
-                                                store.StoreError, IsADirectoryError, PermissionError, ExplainError)
+                                                store.StoreError, IsADirectoryError, PermissionError, ExplainError,
+                                                DaskError)
 
 
 def main(argv=None) -> int:

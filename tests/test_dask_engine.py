@@ -326,3 +326,26 @@ def test_the_setting_makes_get_worker_use_the_cluster(cluster, monkeypatch):
         assert w.wait(jid, SAFETY_S)["state"] == "done"
     finally:
         w.shutdown()
+
+
+def test_cli_train_dask_runs_the_job_on_the_cluster_and_saves_it_here(cluster, home):
+    """``python -m digitlab train --dask ADDRESS``: the job runs on the cluster, the model lands in
+    this machine's store; an address where no scheduler listens is one error line and exit 2."""
+    env = {**os.environ, "DIGITLAB_HOME": str(store.home())}
+    cmd = [sys.executable, "-m", "digitlab", "train", "--model", "numpy-mlp", "--preset", "quick", "--name", "cli-dask",
+           "--set", "max_train=300", "--json", "--quiet", "--dask", cluster.scheduler_address]
+    out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=SAFETY_S)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["model"] == "cli-dask" and result["state"] == "done"
+    stored = store.load("cli-dask", cached=False)
+    assert stored.meta["kind"] == "numpy-mlp" and stored.predict_proba(np.zeros((2, 28, 28), np.uint8)).shape == (2, 10)
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    bad_cmd = [a if a != "cli-dask" else "cli-dask-2" for a in cmd[:-1]] + [f"tcp://127.0.0.1:{port}"]
+    bad = subprocess.run(bad_cmd, cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=SAFETY_S)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
+    assert bad.stderr.strip().splitlines()[-1].startswith("error:") and f"127.0.0.1:{port}" in bad.stderr
