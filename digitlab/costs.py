@@ -31,11 +31,12 @@ from . import models
 from .errors import DigitLabError
 
 # seconds per training image per epoch, workshop preset, one trainer on this machine (bench/pool.py)
-BUILT_IN_RATES = {"numpy-binary": 2.0e-5, "numpy-mlp": 1.6e-4, "numpy-cnn": 3.0e-3, "sklearn-mlp": 1.0e-4,
-                  "keras-cnn": 6.0e-4}
-# seconds of a warm trainer outside training: load and split the data, evaluate, save (bench/pool.py);
-# a Keras job's first run in a trainer also imports TensorFlow (6-10 s), not counted here
-OVERHEAD_S = {"numpy-binary": 0.5, "numpy-mlp": 1.0, "numpy-cnn": 2.0, "sklearn-mlp": 1.5, "keras-cnn": 4.0}
+BUILT_IN_RATES = {"numpy-binary": 5.5e-7, "numpy-mlp": 8.0e-5, "numpy-cnn": 1.8e-3, "sklearn-mlp": 9.0e-5,
+                  "keras-cnn": 5.2e-4}
+# seconds of a warm trainer outside training: load and split the data, evaluate on the validation
+# split, save (bench/pool.py's wall - train_seconds, less its official-test-set pass); a Keras job's
+# first run in a trainer also imports TensorFlow (6-10 s), not counted here
+OVERHEAD_S = {"numpy-binary": 0.2, "numpy-mlp": 0.6, "numpy-cnn": 2.0, "sklearn-mlp": 0.3, "keras-cnn": 3.0}
 LEARN_WEIGHT = 0.3  # how far one finished job moves its kind's rate towards what it took
 DEFAULT_BUDGET_S = 60.0
 SAMPLE_IMAGES = 10_000  # the bundled sample; also the guess for a dataset whose size is unknown

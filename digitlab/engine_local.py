@@ -46,10 +46,17 @@ TRAINER_NICE = 10
 FINAL = ("done", "stopped", "error")
 
 
+THREADS_PER_JOB = 2  # a job may use two cores: the CNNs' BLAS and worker threads, TensorFlow, the MLP's BlasTuner
+
+
 def default_trainers(cores: int | None = None) -> int:
-    """How many trainers when ``DIGITLAB_TRAINERS`` is not set: one per core (bench/pool.py:
-    on 2 cores, two trainers finish a room's mixed workshop jobs sooner than one)."""
-    return max(1, cores if cores is not None else (os.cpu_count() or 1))
+    """How many trainers when ``DIGITLAB_TRAINERS`` is not set: one per THREADS_PER_JOB cores.
+    Measured (bench/pool.py, 2 cores): two workshop jobs side by side in two trainers took longer
+    than one after the other in one, for every kind but scikit-learn's single-threaded MLP
+    (numpy-mlp 0.31-0.78x, numpy-cnn 0.44-1.11x, numpy-binary 0.87-0.9x, sklearn-mlp 2.1x):
+    each job's threads then fight for the cores. So 1 trainer on 2 cores, 2 on 4, ..."""
+    cores = cores if cores is not None else (os.cpu_count() or 1)
+    return max(1, cores // THREADS_PER_JOB)
 
 
 def trainers_setting() -> int:

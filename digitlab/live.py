@@ -38,6 +38,19 @@ def phase_label(lang: str, phase: str) -> str:
     return texts.text(lang, key) if key else phase
 
 
+SOON_S = 5  # an expected start closer than this is "in a moment"
+
+
+def queued_text(s: dict, lang: str) -> str:
+    """A queued job's place and, when the worker estimates it, when it should start."""
+    pos, start = s.get("queue_position") or s.get("position"), s.get("expected_start_s")
+    if start is None:
+        return texts.text(lang, "train.queued", pos=pos)
+    if start < SOON_S:
+        return texts.text(lang, "train.queued_soon", pos=pos)
+    return texts.text(lang, "train.queued_eta", pos=pos, start=fmt_secs(start))
+
+
 def live_chart(s: dict, metric: str, epochs: int, lang: str, dark: bool = False) -> str:
     """A running job's loss or accuracy curve as an SVG image with alt text."""
     labels = curve_labels(lang)
@@ -56,7 +69,7 @@ def panel(s: dict, lang: str = "en", dark: bool = False, now: float | None = Non
     t = lambda k, **f: texts.text(lang, k, **f)  # noqa: E731
     if s["state"] == states.QUEUED:
         return (f'<div class="dl-live" data-testid="dl-live" style="padding:0.75rem 1rem;border-radius:0.5rem;'
-                f'background:rgba(28,131,225,0.1)">{html.escape(t("train.queued", pos=s.get("position")))}</div>')
+                f'background:rgba(28,131,225,0.1)">{html.escape(queued_text(s, lang))}</div>')
     if s["state"] != states.RUNNING:
         return ""
     p = s.get("progress") or {}

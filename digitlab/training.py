@@ -1,22 +1,31 @@
 """The trainer pool the server shares: :class:`Worker`, its job queue and the jobs' states.
 
-Three modules make training (docs/architecture.md, "Training jobs and the trainer process"):
+Four modules make training (docs/architecture.md, "Training jobs and the trainer process"):
 
 * :mod:`digitlab.jobs` — one job, load → train → evaluate → save (:func:`run_job`);
 * :mod:`digitlab.trainer_process` — the child process that runs jobs, its Stop flag and lifetime;
-* this module — the server's side: ``Worker`` owns one trainer process (multiprocessing
-  *spawn*), started once and kept warm; only that process imports TensorFlow. Jobs run one
-  at a time; later jobs wait in a queue kept here (so positions and cancelling are free).
-  The child streams events through a multiprocessing queue; a listener thread folds them
-  into per-job state under a lock, so ``status()`` is a dictionary copy (no IPC round trip)
-  and every Streamlit session shares one ``Worker``.
+* :mod:`digitlab.engine_local` — the *engine*: :class:`~digitlab.engine_local.LocalPool`, N warm
+  trainer processes (multiprocessing *spawn*; only they import TensorFlow), at a lower CPU
+  priority than the server; Stop's watchdog; a dead trainer reported and replaced. (Or
+  ``digitlab.engine_dask.DaskEngine`` when ``DIGITLAB_DASK_SCHEDULER`` is set.)
+* this module — the server's side: ``Worker`` keeps every job, the queue (so places and
+  cancelling cost no IPC), the fair order, owners, the room's rules and each job's state. Its
+  listener thread folds the engine's events into per-job state under a lock, so ``status()``
+  is a dictionary copy, and starts the next queued job whenever the engine has a free slot.
+  Every Streamlit session shares one ``Worker``.
+
+The room's rules (workshop mode, not for the instructor): jobs start round-robin across owners
+(the class defaults count as one owner); a participant has at most one job queued or running
+(:class:`OneJobEachError`); a job estimated over the room's budget is refused before it queues
+(:class:`digitlab.costs.OverBudgetError`). Single-user mode: first come, first served. A queued
+job's status says its ``queue_position`` and ``expected_start_s`` (from :mod:`digitlab.costs`).
 
 Events (dicts, each with ``job`` and a per-job ``seq``):
 
 * ``{"type": "phase", "phase": "loading data" | "importing TensorFlow" | "training" | "evaluating" | "saving"}``
 * ``{"type": "batch", "epoch", "batch", "n_batches", "loss", "accuracy", "samples_per_s"}`` (at most ~10/s)
 * ``{"type": "epoch", "epoch", "epochs", "loss", "accuracy", "val_loss", "val_accuracy", "samples_per_s", "seconds"}``
-* ``{"type": "done" | "stopped", "model": name or None, "metrics": {...}}`` / ``{"type": "error", "error": "...",
+* ``{"type": "done" | "stopped", "model": name or None, "metrics": {...}, "train_seconds"}`` / ``{"type": "error", "error": "...",
   "code": ..., "params": {...}}`` (a :class:`digitlab.errors.DigitLabError`'s code and params, else None and {};
   a page words it with :func:`digitlab.texts.error_message`)
 
@@ -27,9 +36,10 @@ to reach its next poll however busy the machine is (an epoch's validation pass c
 seconds under load, and killing it then lost the epoch that had finished), and is
 terminated only if it still runs ``stop_timeout`` seconds (60 s) after Stop. A process
 that does not even acknowledge within ``stop_grace`` seconds (3 s) is stuck and
-terminated. Either way a fresh trainer is spawned and the queue goes on.
+terminated. Either way a fresh trainer is spawned and the queue goes on (the engine's
+watchdog, :mod:`digitlab.engine_local`; the other slots' jobs are not touched).
 
-Lifetime: the child ends with its parent, by any signal (:mod:`digitlab.trainer_process`).
+Lifetime: the children end with their parent, by any signal (:mod:`digitlab.trainer_process`).
 On SIGTERM/SIGINT the server shuts the worker down from ``app.py``'s lifespan
 (:func:`server_lifespan`; uvicorn re-raises the signal after its shutdown, so ``atexit``
 alone never ran).

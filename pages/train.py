@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from digitlab import live, models, states, store, texts, training, viz
+from digitlab import costs, errors, live, models, states, store, texts, training, viz
 from pages.common import (current_dataset, dataset_spec, error_text, failure_text, guard, lang, live_component,
                           live_route, model_text, page_params, sample, setting_label, stored_models, t, worker)
 from pages.workshop import enabled, is_instructor, participant, room, visible, visible_jobs
@@ -73,12 +73,14 @@ def start(kind: str, preset: str, infos: list[dict], spec_of) -> None:
         jid = worker().submit(kind, values, data=spec_of(ss.get("train_data", "sample")), name=name,
                               seed=int(ss.get("train_seed", 0)), preset=preset, owner=participant(),
                               instructor=is_instructor())
-    except PermissionError as e:  # workshop mode: room.NotAllowedError, e.g. the instructor paused training
+    except PermissionError as e:  # workshop mode: paused by the instructor, or this person's job is still on
         ss["train_start_error"] = error_text(e)
     except store.ModelExistsError:  # taken meanwhile (the worker checks too)
         ss["train_start_error"] = t("train.name_taken", name=name)
     except (models.ConfigError, store.StoreError) as e:
         ss["train_start_error"] = t("train.bad_config", msg=error_text(e))
+    except errors.DigitLabError as e:  # workshop mode: over the room's budget (it says what fits)
+        ss["train_start_error"] = error_text(e)
     except Exception as e:  # noqa: BLE001 - e.g. the worker cannot start: the reason, not a traceback
         ss["train_start_error"] = failure_text(e)
     else:
@@ -92,7 +94,8 @@ c1, c2 = st.columns([2, 1])
 kind = c1.selectbox(t("train.kind"), kinds, format_func=lambda k: texts.model_text(LANG, k), key="train_kind")
 mk = models.REGISTRY[kind]
 presets = list(mk.presets)
-preset = c2.selectbox(t("train.preset"), presets, index=presets.index(mk.default_preset), help=t("train.preset_help"),
+first = "workshop" if enabled() and "workshop" in presets else mk.default_preset  # a room: the preset that fits
+preset = c2.selectbox(t("train.preset"), presets, index=presets.index(first), help=t("train.preset_help"),
                       format_func=preset_label, key=f"train_preset_{kind}")
 st.markdown(model_text(kind, attr="explanation"))
 
@@ -117,6 +120,8 @@ with st.form("train_form"):
                           args=(kind, preset, infos, lambda o: dataset_spec(ds) if o == "current" else "sample"))
 if "train_start_error" in st.session_state:
     st.error(st.session_state.pop("train_start_error"))
+if enabled() and not is_instructor():
+    st.caption(t("train.budget", budget=texts.number(LANG, costs.job_budget_s())))
 if not ds.has_labels:
     st.info(t("train.unlabelled"))
 

@@ -349,6 +349,36 @@ def test_a_job_started_on_the_train_page_is_the_participants_and_pause_refuses(h
     room.Room().set_paused(False)
 
 
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_room_s_rules_on_the_train_page(home, monkeypatch, lang):
+    """Issue 16: the workshop preset first, a second job refused, over the budget refused with
+    what fits, a queued job's place and expected start."""
+    says = {"en": ("already have a training job", "budget", "at most", "place 1 in the queue"),
+            "es": ("Ya tienes un entrenamiento", "presupuesto", "como mucho", "lugar 1")}[lang]
+    w = training.get_worker()
+    blockers = [w.submit("numpy-mlp", TINY, instructor=True, _hook="sleep:30") for _ in range(w.engine.slots)]
+    for b in blockers:  # running before Ana's comes (queued together, hers would go first: she has not had a turn)
+        wait_state(w, b, ("running",))
+    mine = w.submit("numpy-mlp", TINY, owner="Ana")  # queued behind the blockers
+    try:
+        at = go(join("Ana", lang), "pages/train.py", {"job": mine})
+        at.selectbox(key="train_kind").set_value("numpy-mlp").run()
+        assert at.selectbox(key="train_preset_numpy-mlp").value == "workshop"
+        assert any(says[3] in h.value for h in at.get("html")), [h.value for h in at.get("html")]
+        button(at, "Start training" if lang == "en" else "Empezar a entrenar").click().run()
+        assert any(says[0] in e and mine in e for e in errors(at)), errors(at)
+        w.stop(mine, by="Ana")
+        monkeypatch.setenv("DIGITLAB_JOB_BUDGET_S", "5")
+        at.number_input(key="train_f_numpy-mlp_workshop_epochs").set_value(100)
+        before = len(w.jobs(instructor=True))
+        button(at, "Start training" if lang == "en" else "Empezar a entrenar").click().run()
+        assert any(says[1] in e and says[2] in e for e in errors(at)), errors(at)
+        assert len(w.jobs(instructor=True)) == before
+    finally:
+        for j in [mine, *blockers]:
+            w.stop(j, instructor=True)
+
+
 # ------------------------------------------------------------------ the instructor
 
 

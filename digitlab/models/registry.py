@@ -99,7 +99,7 @@ REGISTRY: dict[str, ModelKind] = {k.kind: k for k in [
         presets={"default": {}, "quick": {"epochs": 2},
                  "wide": {"hidden": (256,), "epochs": 30, "shift": 1, "lr_decay": 0.92},
                  "sgd": {"optimizer": "sgd", "lr": 0.1},
-                 "workshop": {"hidden": (128,), "epochs": 8, "lr_decay": 0.9}},
+                 "workshop": {"hidden": (256,), "epochs": 12, "shift": 1, "lr_decay": 0.9}},
         trainer_path=f"{_NUMPY}:train_numpy_mlp", predictor=NetPredictor.from_stored),
     ModelKind(
         kind="numpy-cnn", label="Convolutional network (NumPy, from scratch)",
@@ -108,7 +108,7 @@ REGISTRY: dict[str, ModelKind] = {k.kind: k for k in [
         "layers classify. Trains at about 0.8x the speed of Keras on 2 cores (bench.nn), and every step is visible.",
         config_cls=NumpyCNNConfig, default_preset="default",
         presets={"default": {}, "quick": {"epochs": 1, "max_train": 2000},
-                 "workshop": {"epochs": 2, "max_train": 2500}},
+                 "workshop": {"epochs": 2, "max_train": 4000}},
         trainer_path=f"{_NUMPY}:train_numpy_cnn", predictor=NetPredictor.from_stored, blas_threads=2),
     ModelKind(
         kind="sklearn-mlp", label="Multilayer perceptron (scikit-learn)",
@@ -125,7 +125,8 @@ REGISTRY: dict[str, ModelKind] = {k.kind: k for k in [
             # measured: 96.9% on the official test set (10k sample; 94.7% without the shifted copies)
             "working": {"hidden": (128,), "solver": "adam", "scale_pixels": True, "alpha": 1e-4, "epochs": 15,
                         "shift_copies": True, "val_fraction": 0.05},
-            "workshop": {"hidden": (128,), "solver": "adam", "scale_pixels": True, "alpha": 1e-4, "epochs": 10},
+            "workshop": {"hidden": (128,), "solver": "adam", "scale_pixels": True, "alpha": 1e-4, "epochs": 8,
+                         "shift_copies": True},
         },
         trainer_path="digitlab.models.sklearn_trainer:train_sklearn_mlp", predictor=SklearnPredictor),
     ModelKind(
@@ -140,7 +141,7 @@ REGISTRY: dict[str, ModelKind] = {k.kind: k for k in [
             "tutorial": {"optimizer": "adadelta", "lr": 0.001, "epochs": 5, "augment": False},
             "adadelta-1.0": {"optimizer": "adadelta", "lr": 1.0, "epochs": 5, "augment": False},
             "adam": {"optimizer": "adam", "lr": 1e-3, "epochs": 5, "augment": False},
-            "workshop": {"optimizer": "adam", "lr": 2e-3, "lr_schedule": "cosine", "epochs": 3, "augment": False,
+            "workshop": {"optimizer": "adam", "lr": 2e-3, "lr_schedule": "cosine", "epochs": 2, "augment": False,
                          "precision": "auto"},
             # bench/zoo.py, 10k sample -> official test set (single runs; run-to-run noise ~0.1%):
             # 20 epochs 98.94-98.96%; 30 epochs 98.92/99.06%; + label smoothing 0.1: 99.13%;
