@@ -182,9 +182,10 @@ with tab_cm, guard():
     mine = drawings_dataset()  # the viewer's saved drawings (the instructor's: everyone's), from the room
     opts = evaluation.available_sets(has_drawings=mine is not None)
     drawings_text = "inspect.eval.class_drawings" if enabled() and drawings_scope() is None else "inspect.eval.drawings"
-    n_val = (meta.get("dataset") or {}).get("n_val", "?")
-    eval_labels = {"val": t("inspect.eval.val", n=texts.number(lang(), n_val)), "test": t("inspect.eval.test"),
-                   "drawings": t(drawings_text, n=0 if mine is None else len(mine))}  # made now (AppTest)
+    n_val = (meta.get("dataset") or {}).get("n_val")  # a model stored without its dataset's meta has none
+    words = {"val": lambda: t("inspect.eval.val", n="?" if n_val is None else texts.number(lang(), n_val)),
+             "test": lambda: t("inspect.eval.test"), "drawings": lambda: t(drawings_text, n=0 if mine is None else len(mine))}
+    eval_labels = {o: words[o]() for o in opts}  # made now, for the options shown (AppTest formats outside the run)
     which = st.radio(t("inspect.eval_on"), opts, horizontal=True, key="inspect_eval", format_func=eval_labels.get)
     try:
         with st.spinner(t("inspect.loading_eval")):
@@ -228,6 +229,13 @@ with tab_cm, guard():
                                                y_title=t("inspect.cm_y"), selected=None if perfect else (tr, pr),
                                                hover=t("inspect.cm_hover")),
                           config=CFG, key=chart_key, on_select="rerun", selection_mode="points")
+        if not perfect and len(idx):  # why was this 4 read as a 9? (closed: nothing computed)
+            why = st.expander(t("why.mistake_title"), key="inspect_why_mistake", on_change="rerun",
+                              icon=":material/lightbulb:")
+            if why.open:
+                with why:
+                    k = st.number_input(t("why.mistake_pick", n=len(idx)), 1, len(idx), 1, key="inspect_why_mistake_k")
+                    saliency_view({name: model}, X[idx[min(int(k), len(idx)) - 1]], key="inspect_why_mistake")
 
 # ------------------------------------------------------------------ training curves
 with tab_curves, guard():

@@ -230,14 +230,22 @@ def test_the_map_with_tsne(home):
 # ------------------------------------------------------------------ Inspect: the chosen digit's saliency
 
 
-@pytest.mark.parametrize("lang", ["en", "es"])
-def test_inspect_shows_the_chosen_digits_saliency(home, lang):
+def inspect_page(lang: str, model: str, **state) -> AppTest:
+    """The Inspect page on ``model`` with session ``state`` set before its run."""
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
     at.session_state["lang"] = lang
     at.run()
     at.switch_page("pages/inspect.py")
-    at.session_state["inspect_model"] = CNN
+    for k, v in {"inspect_model": model, **state}.items():
+        at.session_state[k] = v
     at.run()
+    assert not at.exception and not errors(at), (at.exception, errors(at))
+    return at
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_inspect_shows_the_chosen_digits_saliency(home, lang):
+    at = inspect_page(lang, CNN)
     assert not charts(at, "inspect_why_")  # closed
     at.session_state["inspect_why"] = True
     at.number_input(key="inspect_idx").set_value(4).run()
@@ -247,6 +255,19 @@ def test_inspect_shows_the_chosen_digits_saliency(home, lang):
     assert reading_text(lang, s["reading"]) in [c.value for c in at.caption]
     at.toggle(key="inspect_why_all").set_value(True).run()
     assert len(charts(at, "inspect_why_sal_")) == len(MODELS)
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_inspect_explains_one_of_a_cells_mistakes(home, lang):
+    at = inspect_page(lang, MLP, inspect_why_mistake=True)
+    assert len(charts(at, "inspect_why_mistake_sal_")) == 1  # the most confident mistake of the worst cell
+    true, pred = at.selectbox(key="inspect_true").value, at.selectbox(key="inspect_pred").value
+    heads = [m.value for m in at.markdown if MLP.replace("-", "\\-") in m.value]
+    assert any(f"**{pred}**" in h for h in heads), heads  # it answers the wrong digit
+    at.selectbox(key="inspect_why_mistake_digit").set_value(true).run()  # and why not the right one?
+    assert not at.exception and not errors(at) and len(charts(at, "inspect_why_mistake_sal_")) == 1
+    at.number_input(key="inspect_why_mistake_k").set_value(2).run()
+    assert not at.exception and not errors(at)
 
 
 # ------------------------------------------------------------------ Spanish: no English in the open views
