@@ -125,7 +125,7 @@ T = {
     'train.queued_eta': 'Queued: place {pos} in the queue, starts in about {start}.',
     'train.queued_soon': 'Queued: place {pos} in the queue, starts in a moment.',
     'train.budget': 'In this room one run may take about {budget} s at most, and each person runs one at a time, so everyone gets a turn; the “Workshop” preset fits.',
-    'train.preset.workshop': 'Workshop (a sensible model in about 20 s at most)',
+    'train.preset.workshop': 'Workshop (20 s at most)',
     'train.phase': '{kind} — {phase}…',
     'train.running': 'Training {kind}',
     'train.m.epoch': 'Epoch',

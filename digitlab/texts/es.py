@@ -123,7 +123,7 @@ T = {
     'train.queued_eta': 'En cola: lugar {pos}, empieza en unos {start}.',
     'train.queued_soon': 'En cola: lugar {pos}, empieza enseguida.',
     'train.budget': 'En esta sala un entrenamiento puede tardar como mucho unos {budget} s, y cada persona lanza uno a la vez, para que a todos les llegue el turno; la configuración inicial «Taller» cabe.',
-    'train.preset.workshop': 'Taller (un modelo razonable en unos 20 s como mucho)',
+    'train.preset.workshop': 'Taller (20 s como mucho)',
     'train.phase': '{kind}: {phase}…',
     'train.running': 'Entrenando {kind}',
     'train.m.epoch': 'Época',
