@@ -55,11 +55,11 @@ def wait_gone(pids, timeout=GONE_WITHIN_S) -> list[int]:
 PARENT = textwrap.dedent("""
     import sys, time
     from digitlab import training
-    w = training.Worker()
+    w = training.Worker(trainers=2)  # a pool: every trainer must end with its parent
     jid = w.submit("numpy-mlp", {"epochs": 1, "max_train": 600}, _hook="sleep:120")
     while w.status(jid)["state"] != "running":
         time.sleep(0.05)
-    print(w.pid, flush=True)
+    print(*w.pids, flush=True)
     time.sleep(600)
 """)
 
@@ -69,9 +69,9 @@ def test_trainer_ends_with_a_plain_parent(sig, tmp_path):
     env = {**os.environ, "DIGITLAB_HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
     parent = subprocess.Popen([sys.executable, "-c", PARENT], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
     try:
-        trainer = int(parent.stdout.readline())
+        trainers = [int(p) for p in parent.stdout.readline().split()]
         family = children(parent.pid)
-        assert trainer in family and alive(trainer)
+        assert len(trainers) == 2 and all(t in family and alive(t) for t in trainers)
         parent.send_signal(sig)
         parent.wait(10)
         assert wait_gone(family) == [], f"left behind after {sig.name}: {family}"
