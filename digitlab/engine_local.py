@@ -51,10 +51,10 @@ THREADS_PER_JOB = 2  # a job may use two cores: the CNNs' BLAS and worker thread
 
 def default_trainers(cores: int | None = None) -> int:
     """How many trainers when ``DIGITLAB_TRAINERS`` is not set: one per THREADS_PER_JOB cores.
-    Measured (bench/pool.py, 2 cores): two workshop jobs side by side in two trainers took longer
-    than one after the other in one, for every kind but scikit-learn's single-threaded MLP
-    (numpy-mlp 0.31-0.78x, numpy-cnn 0.44-1.11x, numpy-binary 0.87-0.9x, sklearn-mlp 2.1x):
-    each job's threads then fight for the cores. So 1 trainer on 2 cores, 2 on 4, ..."""
+    Measured (bench/pool.py, 2 shared cores): two workshop jobs side by side in two trainers against
+    one after the other in one: numpy-mlp 0.31-0.78x, numpy-cnn 0.44-1.11x, numpy-binary 0.87-0.9x,
+    sklearn-mlp 0.77-2.1x, keras-cnn 1.84x (one loaded run): each job's threads fight for the cores,
+    and no kind gained reliably. So 1 trainer on 2 cores, 2 on 4, ..."""
     cores = cores if cores is not None else (os.cpu_count() or 1)
     return max(1, cores // THREADS_PER_JOB)
 
