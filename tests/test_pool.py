@@ -244,3 +244,61 @@ def test_a_dask_scheduler_without_dask_is_a_clear_error(monkeypatch):
     assert e.value.code == "engine.dask_unavailable" and "tcp://127.0.0.1:1" in texts.error_text("es", e.value)
     monkeypatch.delenv("DIGITLAB_DASK_SCHEDULER")
     assert training.engine_from_settings() is None  # the local pool
+
+
+class ScriptedEngine:
+    """An engine with the interface and no processes: records what the Worker starts, and ends a job
+    when the test says so (its events come out of the next poll)."""
+
+    def __init__(self, slots=1):
+        self.slots, self.started, self.stopped, self.out, self.closed = slots, [], [], [], False
+        self.finished: set[str] = set()
+
+    def start(self, job):
+        self.started.append(job)
+        self.out.append({"type": "started", "job": job["id"], "t": time.time(), "pid": 0})
+
+    def stop(self, job_id):
+        self.stopped.append(job_id)
+
+    def poll(self, timeout):
+        time.sleep(min(timeout, 0.01))
+        out, self.out = self.out, []
+        return out
+
+    def running(self):
+        ended = {e["job"] for e in self.out if e["type"] in ("done", "stopped", "error")}
+        return {j["id"] for j in self.started} - self.finished - ended
+
+    def finish(self, jid, **ev):
+        self.out.append({"type": "done", "job": jid, "t": time.time(), "model": None, "metrics": {}, **ev})
+        self.finished.add(jid)
+
+    def close(self, timeout):
+        self.closed = True
+
+    def describe(self):
+        return {"engine": "scripted", "slots": self.slots}
+
+
+def test_the_worker_needs_only_the_engine_interface():
+    eng = ScriptedEngine(slots=1)
+    w = training.Worker(engine=eng)
+    try:
+        assert w.pids == [] and w.pid is None and w.alive()
+        a, b = w.submit("numpy-mlp", TINY, name="first"), w.submit("numpy-mlp", TINY)
+        started(w, a)
+        assert [j["id"] for j in eng.started] == [a] and w.status(b)["queue_position"] == 1
+        job = eng.started[0]  # the dict the trainer receives
+        assert {k: job[k] for k in ("kind", "name", "seed", "owner", "_test_hook")} == {
+            "kind": "numpy-mlp", "name": "first", "seed": 0, "owner": None, "_test_hook": None}
+        assert job["home"] and job["config"]["max_train"] == 600
+        w.stop(a)
+        assert eng.stopped == [a] and w.status(a)["state"] == "running"  # the engine ends it, not the Worker
+        eng.finish(a, train_seconds=1.0)
+        assert w.wait(a, 10)["state"] == "done"
+        started(w, b)  # the free slot takes the next job
+        assert w.costs.learnt == {"numpy-mlp": 1}  # a finished job taught the cost model
+    finally:
+        w.shutdown()
+    assert eng.closed
