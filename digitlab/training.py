@@ -336,16 +336,6 @@ class Worker:
             if j.state in ACTIVE and not roles.is_class_owner(j.owner) and _owner_key(j.owner) == _owner_key(owner):
                 raise OneJobEachError("train.one_job_each", job=j.id)
 
-    def estimate(self, kind: str, config: dict | None = None, data: str = "sample", *,
-                 preset: str | None = None) -> dict:
-        """What a job would cost here: ``{"seconds", "n_train", "budget", "max_epochs", "max_train"}``."""
-        cfg = models.config_from_dict(kind, config, preset)
-        n_train = costs.train_images(kind, cfg, costs.dataset_images(str(data)))
-        budget = costs.job_budget_s()
-        with self._lock:
-            return {"seconds": self.costs.estimate_seconds(kind, cfg, n_train), "n_train": n_train, "budget": budget,
-                    **self.costs.largest_fit(kind, cfg, n_train, budget)}
-
     def _job(self, job_id) -> _Job:
         try:
             return self._jobs[job_id]
