@@ -40,8 +40,9 @@ import time
 from . import trainer_process
 from .costs import number_setting
 
-# Niceness of every trainer (0 = the server's). Measured by bench/pool.py: a Draw page's NumPy
-# predict while two trainers run (docs/architecture.md, "Training jobs and the trainer process").
+# Niceness of every trainer (0 = the server's; CFS weight 110 against the server's 1024). bench/pool.py:
+# beside two trainers a page-sized burst of NumPy predictions took 85 ms at nice 0, 29 ms at nice 10,
+# 25 ms with no training (docs/architecture.md, "Training jobs and the trainer process").
 TRAINER_NICE = 10
 FINAL = ("done", "stopped", "error")
 
