@@ -3,7 +3,7 @@
 
 The engine has the local pool's interface (``slots``, ``start``, ``stop``, ``poll``, ``running``,
 ``close``, ``describe``): the same job dicts run, with the same events and states.
-:func:`run_task` runs on a worker: :func:`digitlab.jobs.train_job` (nothing saved) in a temporary
+:func:`digitlab.dask_task.run_task` runs on a worker: :func:`digitlab.jobs.train_job` (nothing saved) in a temporary
 ``DIGITLAB_HOME``, events logged on the engine's topic (``Worker.log_event``), Stop read from a
 ``distributed.Event`` by a thread beside the job. The payload it returns (arrays, spec, meta, the
 ``.keras`` file's bytes) is saved in the server's store by :func:`digitlab.jobs.save`, then
@@ -18,28 +18,22 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import shutil
-import tempfile
 import threading
 import time
-import traceback
 import uuid
 from pathlib import Path
 
-from . import data, jobs, store, trainer_process
-from .errors import DigitLabError, _plain
+from . import data, jobs, store
+from .dask_task import error_event, home_env, run_task  # the worker's side
+from .errors import DigitLabError
 from .files import MAX_BYTES, check_regular_file, too_large
 
 ENV = "DIGITLAB_DASK_SCHEDULER"
 CONNECT_TIMEOUT_S = 5.0  # an unreachable scheduler is an error after this long
 WATCH_INTERVAL_S = 1.0  # how often poll() re-reads the cluster's workers (slots, dead workers)
-STOP_WAIT_S = 0.5  # one scheduler-side wait of a task's Stop watcher
 RESULT_TIMEOUT_S = 120.0  # fetching a finished job's payload from its worker
 WORKER_DATA = ("sample", "mnist", "mnist-train", "mnist-test")  # specs a worker loads itself
 TERMINAL = ("done", "stopped", "error")
-_home_lock = threading.Lock()
-_homes: list[str] = []  # the DIGITLAB_HOMEs of the _home blocks open in this process, newest last
-_homes_before: list = [None]  # DIGITLAB_HOME before the first of them
 
 
 class DaskError(DigitLabError, RuntimeError):
@@ -49,117 +43,6 @@ class DaskError(DigitLabError, RuntimeError):
 def scheduler_address() -> str | None:
     """``$DIGITLAB_DASK_SCHEDULER`` (``tcp://HOST:PORT``), or None: the local pool."""
     return os.environ.get(ENV, "").strip() or None
-
-
-def error_event(e: BaseException) -> dict:
-    """A job's ``error`` event for ``e``, as the trainer process reports it (code and params of a
-    :class:`DigitLabError`, else None and {})."""
-    coded = isinstance(e, DigitLabError)
-    return {"type": "error", "error": f"{type(e).__name__}: {e}", "code": e.code if coded else None,
-            "params": e.params if coded else {}, "traceback": traceback.format_exc(limit=8)}
-
-
-@contextlib.contextmanager
-def _home(path: str | None):
-    """``DIGITLAB_HOME`` is ``path`` inside the block (nothing changes when it already is). The
-    environment is the process's: with blocks in several threads (a worker running two tasks),
-    it names the newest block's folder and, once all have ended, what it was before."""
-    if not path or os.environ.get("DIGITLAB_HOME") == str(path):
-        yield
-        return
-    with _home_lock:
-        if not _homes:
-            _homes_before[0] = os.environ.get("DIGITLAB_HOME")
-        _homes.append(str(path))
-        os.environ["DIGITLAB_HOME"] = str(path)
-    try:
-        yield
-    finally:
-        with _home_lock:
-            _homes.remove(str(path))
-            now = _homes[-1] if _homes else _homes_before[0]
-            if now is None:
-                os.environ.pop("DIGITLAB_HOME", None)
-            else:
-                os.environ["DIGITLAB_HOME"] = now
-
-
-# ---------------------------------------------------------------- the worker's side
-
-
-class _Topic:
-    """A queue-like sink (``put``) that logs each event on the engine's topic of the scheduler."""
-
-    def __init__(self, worker, topic: str):
-        self.worker, self.topic = worker, topic
-
-    def put(self, ev: dict):
-        self.worker.log_event(self.topic, _plain(ev))  # msgpack-ready: plain numbers, strings, lists
-
-
-def _watch_stop(stop_ev, flag: threading.Event, done: threading.Event, lock: threading.Lock, sink, jid: str):
-    """Beside the task: wait on the job's distributed Event; once set, raise the local flag the
-    trainers poll and report ``stopping`` (never after the task has returned)."""
-    while not done.is_set():
-        try:
-            is_set = stop_ev.wait(timeout=STOP_WAIT_S)
-        except Exception:  # noqa: BLE001 - a hiccup of the scheduler connection: try again
-            is_set = False
-            time.sleep(0.2)
-        if is_set:
-            with lock:
-                if not done.is_set():
-                    flag.set()
-                    sink.put({"type": "stopping", "job": jid, "t": time.time()})
-            return
-
-
-def _unpack(job: dict, shipped: dict, folder: Path) -> dict:
-    """The job with its shipped datasets written under ``folder`` and its specs pointing there."""
-    job = dict(job)
-    for field, ship in shipped.items():
-        if not ship:
-            continue
-        d = folder / f"data-{field}"
-        d.mkdir(parents=True)
-        for name, blob in ship["files"].items():
-            (d / name).write_bytes(blob)
-        job[field] = str(d / ship["entry"]) if ship["entry"] else str(d)
-    return job
-
-
-def run_task(job: dict, topic: str, stop_name: str, shipped: dict | None = None):
-    """One job on a Dask worker: :func:`digitlab.jobs.train_job` in a temporary ``DIGITLAB_HOME``,
-    events to ``topic``, Stop from the Event ``stop_name``. Returns ``(final event, payload)``,
-    the payload :func:`digitlab.jobs.portable` (no Keras object crosses to the server); any
-    exception is the job's error event."""
-    import distributed
-
-    worker = distributed.get_worker()
-    stop_ev = distributed.Event(stop_name, client=distributed.get_client())
-    jid, sink = job["id"], _Topic(worker, topic)
-    home = tempfile.mkdtemp(prefix="digitlab-dask-home-")
-    flag, done, lock = threading.Event(), threading.Event(), threading.Lock()
-    sink.put({"type": "started", "job": jid, "t": time.time(), "pid": os.getpid(), "worker": worker.address,
-              "home": home})
-    threading.Thread(target=_watch_stop, args=(stop_ev, flag, done, lock, sink, jid), name="digitlab-dask-stop",
-                     daemon=True).start()
-    final, payload = None, None
-    try:
-        with _home(home):
-            local = _unpack(job, shipped or {}, Path(home))
-            emit = trainer_process._throttled_emit(sink, jid)
-            if job.get("_test_hook"):
-                emit = trainer_process._test_hook(job["_test_hook"], emit, flag.is_set)
-            final, payload = jobs.train_job(local, emit, flag.is_set)
-            payload = jobs.portable(payload)
-    except BaseException as e:  # noqa: BLE001 - reported as the job's error; the worker goes on
-        final, payload = error_event(e), None
-    finally:
-        with lock:
-            done.set()
-        shutil.rmtree(home, ignore_errors=True)
-    return _plain(final), payload
 
 
 # ---------------------------------------------------------------- the server's side
@@ -194,11 +77,11 @@ def _files_of(spec) -> tuple[list[Path], str | None] | None:
 
 class _Task:
     __slots__ = ("job", "future", "stop", "worker", "pid", "finished", "stop_requested", "stop_seen", "stop_acked",
-                 "lost")
+                 "lost", "placed")
 
     def __init__(self, job, stop):
         self.job, self.stop, self.future = job, stop, None
-        self.worker = self.pid = self.stop_requested = self.stop_seen = self.lost = None
+        self.worker = self.pid = self.stop_requested = self.stop_seen = self.lost = self.placed = None
         self.finished = self.stop_acked = False
 
 
@@ -260,8 +143,12 @@ class DaskEngine:
             self._tasks[jid] = t
         try:
             shipped = {"data": self._ship(job.get("data")), "test": self._ship(job.get("test"), lenient=True)}
+            self._refresh()  # the workers now (a restarted worker comes back under a new address)
+            with self._lock:
+                t.placed = self._free_worker()
+            where = {"workers": [t.placed], "allow_other_workers": True} if t.placed else {}  # loose: a gone
             t.future = self.client.submit(run_task, t.job, self._topic, t.stop.name, shipped, pure=False, retries=0,
-                                          key=f"digitlab-{jid}-{uuid.uuid4().hex[:8]}")
+                                          key=f"digitlab-{jid}-{uuid.uuid4().hex[:8]}", **where)  # worker's job runs elsewhere
         except Exception as e:  # noqa: BLE001 - a dataset that cannot be sent, a lost scheduler: the job's error
             self._finish(t, error_event(e))
             return
@@ -331,6 +218,20 @@ class DaskEngine:
 
     # ---- inside
 
+    def _free_worker(self) -> str | None:
+        """The worker with the most threads none of this engine's jobs holds, or None when every
+        thread is taken. A job is placed there, not left to Dask's choice: Dask may queue a task
+        behind a running one on a busy worker (a worker takes up to worker-saturation x threads,
+        1.1 x 1 -> 2 tasks) while another worker is idle, so a job would wait a whole job for nothing."""
+        busy: dict[str, int] = {}
+        for t in self._tasks.values():
+            if not t.finished and (t.worker or t.placed):
+                w = t.worker or t.placed
+                busy[w] = busy.get(w, 0) + 1
+        free = {w: n - busy.get(w, 0) for w, n in self._workers.items()}
+        best = max(free, key=free.get, default=None)
+        return best if best is not None and free[best] > 0 else None
+
     def _refresh(self) -> bool:
         """Re-read the cluster's workers and their threads; False (the last figures kept) when it does not answer."""
         self._checked = time.monotonic()
@@ -394,7 +295,7 @@ class DaskEngine:
             if payload is not None:
                 self._events.put({"type": "phase", "phase": "saving", "job": t.job["id"], "t": time.time()})
                 payload["meta"]["dataset"]["spec"] = t.job.get("data") or "sample"  # not the worker's copy
-                with _home(t.job.get("home")):
+                with home_env(t.job.get("home")):
                     final = {**final, "model": jobs.save(t.job, payload)}
                 if payload["meta"].get("train_seconds") is not None:
                     final["train_seconds"] = payload["meta"]["train_seconds"]

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from digitlab import data, jobs, store
-from digitlab.engine_dask import TERMINAL, DaskEngine, DaskError, _home, run_job_on_dask
+from digitlab.engine_dask import TERMINAL, DaskEngine, DaskError, home_env, run_job_on_dask
 from digitlab.errors import DigitLabError
 from digitlab.evaluation import evaluate, validation_set
 from tests.helpers import csv_text, digitlab_home
@@ -268,7 +268,7 @@ def test_a_workers_temporary_homes_nest_and_interleave(monkeypatch):
     """Two tasks on one worker process share its environment: DIGITLAB_HOME names the newest
     task's folder, and what it was before once both have ended."""
     monkeypatch.setenv("DIGITLAB_HOME", "/before")
-    a, b = _home("/task-a"), _home("/task-b")
+    a, b = home_env("/task-a"), home_env("/task-b")
     a.__enter__()
     b.__enter__()
     assert os.environ["DIGITLAB_HOME"] == "/task-b"
@@ -276,7 +276,7 @@ def test_a_workers_temporary_homes_nest_and_interleave(monkeypatch):
     assert os.environ["DIGITLAB_HOME"] == "/task-b"
     b.__exit__(None, None, None)
     assert os.environ["DIGITLAB_HOME"] == "/before"
-    with _home("/before"):  # already there: nothing changes
+    with home_env("/before"):  # already there: nothing changes
         assert os.environ["DIGITLAB_HOME"] == "/before"
 
 
