@@ -31,6 +31,7 @@ from threadpoolctl import threadpool_limits
 from . import data, models, store
 from .evaluation import evaluate
 
+GENERATED_NAME_TRIES = 5  # a generated name taken meanwhile by another trainer's save: try the next
 TRAIN_ACCURACY_SAMPLE = 2000  # training accuracy is measured on the first 2,000 training images
 
 
@@ -159,7 +160,17 @@ def save(job: dict, payload: dict) -> str:
             (tmpdir / "model.keras").write_bytes(blob)
         files = {"keras": tmpdir / "model.keras"}
     try:
-        store.save(name, kind=kind, arrays=payload["arrays"], spec=payload["spec"], meta=payload["meta"], files=files)
+        for attempt in range(GENERATED_NAME_TRIES):
+            try:
+                store.save(name, kind=kind, arrays=payload["arrays"], spec=payload["spec"], meta=payload["meta"],
+                           files=files)
+                break
+            except store.ModelExistsError:
+                if job.get("name") or attempt == GENERATED_NAME_TRIES - 1:
+                    raise  # a chosen name stays as chosen
+                # two trainers finishing jobs of one kind in the same second generated the same free
+                # name; the other save took it first: the next free one
+                name = store.unique_name(f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
     finally:
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)

@@ -628,3 +628,26 @@ def test_write_atomic_leaves_the_old_file_or_the_new_one_and_no_temporary(tmp_pa
     assert sorted(p.name for p in target.parent.iterdir()) == ["f.bin"]
     files.write_atomic(target, lambda f: f.write(b"new"))
     assert target.read_bytes() == b"new" and files.sha256_file(target) == __import__("hashlib").sha256(b"new").hexdigest()
+
+
+def test_a_generated_name_taken_by_another_trainer_meanwhile_gets_the_next_one(monkeypatch):
+    """Two trainers finishing unnamed jobs of one kind in the same second: both were given the
+    same free name; the second save found it taken (store.exists_race / exists) and failed the
+    job. Now jobs.save takes the next free name; a name the user chose still fails."""
+    from digitlab import jobs
+
+    arrays, spec = _mlp_payload(seed=3)
+    payload = {"kind": "numpy-mlp", "arrays": arrays, "spec": spec, "meta": {"config": {}, "epochs": 1}}
+    _save_mlp("taken-by-the-other-trainer")
+    real, calls = store.unique_name, []
+
+    def stale_then_real(base):  # the first answer was free when computed, and taken since
+        calls.append(base)
+        return "taken-by-the-other-trainer" if len(calls) == 1 else real(base)
+
+    monkeypatch.setattr(store, "unique_name", stale_then_real)
+    name = jobs.save({"name": None}, payload)
+    assert name != "taken-by-the-other-trainer" and name.startswith("numpy-mlp-") and len(calls) == 2
+    assert store.load(name, cached=False).meta["kind"] == "numpy-mlp"
+    with pytest.raises(store.ModelExistsError):
+        jobs.save({"name": "taken-by-the-other-trainer"}, payload)
