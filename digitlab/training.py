@@ -57,7 +57,6 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
-import heapq
 import itertools
 import os
 import sys
@@ -68,7 +67,7 @@ import uuid
 
 import numpy as np
 
-from . import costs, models, roles, room, store
+from . import costs, models, queueing, roles, room, store
 from .defaults import DEFAULT_MODELS
 from .engine_local import LocalPool
 from .errors import DigitLabError
@@ -111,12 +110,6 @@ class OneJobEachError(DigitLabError, PermissionError):
 
 class EngineError(DigitLabError, RuntimeError):
     """The engine the settings ask for cannot be used."""
-
-
-def _owner_key(owner) -> str:
-    """Whose turn a job is, for the round-robin: the participant's name key; every class default
-    (owner None) is one owner, ``""``."""
-    return "" if roles.is_class_owner(owner) else roles.name_key(str(owner))
 
 
 class Worker:
@@ -186,7 +179,7 @@ class Worker:
             self._queue.remove(jid)
             j = self._jobs[jid]
             j.state, j.started = RUNNING, time.time()
-            self._served[_owner_key(j.owner)] = next(self._turns)
+            self._served[queueing.owner_key(j.owner)] = next(self._turns)
             msg = {"id": jid, "kind": j.kind, "preset": j.preset, "config": j.config, "data": j.data, "name": j.name,
                    "seed": j.seed, "test": j.test, "home": self._homes.get(jid), "_test_hook": j.hook,
                    "owner": j.owner}
@@ -199,41 +192,16 @@ class Worker:
             self._cond.notify_all()
 
     def _fair_order(self) -> list[str]:
-        """The queued jobs in the order they will start. Single-user mode: as submitted. Workshop
-        mode: round-robin over owners, the one whose last job started longest ago first (never:
-        first; ties by who queued first); the class defaults are one owner."""
-        if not roles.workshop_enabled():
-            return list(self._queue)
-        by_owner: dict[str, list[str]] = {}
-        for jid in self._queue:
-            by_owner.setdefault(_owner_key(self._jobs[jid].owner), []).append(jid)
-        served, turn, order = dict(self._served), max(self._served.values(), default=0), []
-        while by_owner:
-            key = min(by_owner, key=lambda k: served.get(k, 0))  # min keeps the first of equals: queue order
-            order.append(by_owner[key].pop(0))
-            turn += 1
-            served[key] = turn
-            if not by_owner[key]:
-                del by_owner[key]
-        return order
+        """The queued jobs in the order they will start (:func:`digitlab.queueing.fair_order`)."""
+        return queueing.fair_order(self._queue, {jid: self._jobs[jid].owner for jid in self._queue}, self._served,
+                                   round_robin=roles.workshop_enabled())
 
     def _schedule(self) -> dict[str, tuple[int, float]]:
-        """{queued job id: (its place in the fair order, 1-based; seconds until it starts)}: the
-        running jobs' estimated time left and the estimates of the jobs before it, spread over the
-        engine's slots (each job to the slot that frees first)."""
+        """{queued job id: (place, seconds until it starts)} (:func:`digitlab.queueing.expected_starts`)."""
         now = time.time()
-        free = [max(0.0, (j.estimate or 0.0) - (now - (j.started or now))) for j in self._jobs.values()
-                if j.state == RUNNING]
-        n = max(1, self.engine.slots)  # a remote engine may have no slot for a moment: count one
-        free = sorted(free)[:n]
-        free += [0.0] * (n - len(free))
-        heapq.heapify(free)
-        out = {}
-        for place, jid in enumerate(self._fair_order(), 1):
-            start = heapq.heappop(free)
-            out[jid] = (place, start)
-            heapq.heappush(free, start + (self._jobs[jid].estimate or 0.0))
-        return out
+        left = [(j.estimate or 0.0) - (now - (j.started or now)) for j in self._jobs.values() if j.state == RUNNING]
+        estimates = {jid: self._jobs[jid].estimate for jid in self._queue}
+        return queueing.expected_starts(self._fair_order(), estimates, left, self.engine.slots)
 
     def _finish(self, j: _Job, state: str, error: str | None = None):
         j.state, j.finished = state, time.time()
@@ -333,7 +301,7 @@ class Worker:
     def _check_one_job_each(self, owner):
         """A participant has at most one job queued or running: the room's trainers are shared."""
         for j in self._jobs.values():
-            if j.state in ACTIVE and not roles.is_class_owner(j.owner) and _owner_key(j.owner) == _owner_key(owner):
+            if j.state in ACTIVE and not roles.is_class_owner(j.owner) and queueing.owner_key(j.owner) == queueing.owner_key(owner):
                 raise OneJobEachError("train.one_job_each", job=j.id)
 
     def _job(self, job_id) -> _Job:
