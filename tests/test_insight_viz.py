@@ -95,6 +95,11 @@ def test_training_curve_and_prob_matrix():
     assert fig.layout.yaxis.title.text == "accuracy (%)"
     pm = viz.prob_matrix(["a", "b"], np.eye(10)[[3, 7]])
     assert [s.x0 + 0.5 for s in pm.layout.shapes] == [3, 7]
+    # the layout the Draw page shows (built in one call): title, rows top-down, digits as categories
+    assert pm.layout.title.text == "Probabilities (%) per model" and pm.layout.height == 110 + 34 * 2
+    assert pm.layout.yaxis.autorange == "reversed" and pm.layout.xaxis.type == "category"
+    assert pm.layout.xaxis.title.text == "digit" and list(pm.data[0].y) == ["a", "b"]
+    assert pm.data[0].text[0][3] == "100" and pm.data[0].text[0][0] == ""
     assert viz.curves_from_meta({"loss": [1, 0.5], "val_accuracy": [0.5, 0.7]})[1] == {
         "epoch": 2, "loss": 0.5, "accuracy": None, "val_loss": None, "val_accuracy": 0.7}
 
