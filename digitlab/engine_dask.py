@@ -77,11 +77,12 @@ def _files_of(spec) -> tuple[list[Path], str | None] | None:
 
 class _Task:
     __slots__ = ("job", "future", "stop", "worker", "pid", "finished", "stop_requested", "stop_seen", "stop_acked",
-                 "lost", "placed")
+                 "lost", "placed", "cancelled")
 
     def __init__(self, job, stop):
         self.job, self.stop, self.future = job, stop, None
         self.worker = self.pid = self.stop_requested = self.stop_seen = self.lost = self.placed = None
+        self.cancelled = False
         self.finished = self.stop_acked = False
 
 
@@ -165,8 +166,11 @@ class DaskEngine:
             not_started = t.worker is None
         with contextlib.suppress(Exception):
             t.stop.set()
-        if not_started and self._finish(t, {"type": "stopped", "model": None, "metrics": {}, "cancelled": True}):
-            self._cancel(t)
+        if not_started:
+            t.cancelled = True  # its Event stays set: the task may have started already (its "started"
+            # event not here yet) and must still see the Stop, or it would hold its worker to the end
+            if self._finish(t, {"type": "stopped", "model": None, "metrics": {}, "cancelled": True}):
+                self._cancel(t)
 
     def poll(self, timeout: float) -> list[dict]:
         """The events since the last poll, waiting up to ``timeout`` seconds for the first."""
@@ -222,7 +226,8 @@ class DaskEngine:
         """The worker with the most threads none of this engine's jobs holds, or None when every
         thread is taken. A job is placed there, not left to Dask's choice: Dask may queue a task
         behind a running one on a busy worker (a worker takes up to worker-saturation x threads,
-        1.1 x 1 -> 2 tasks) while another worker is idle, so a job would wait a whole job for nothing."""
+        1.1 x 1 -> 2 tasks) while another worker is idle, so a job would wait a whole job for nothing.
+        A loose restriction: a gone worker's job runs elsewhere."""
         busy: dict[str, int] = {}
         for t in self._tasks.values():
             if not t.finished and (t.worker or t.placed):
@@ -325,7 +330,7 @@ class DaskEngine:
     def _forget(self, jid: str):
         with self._lock:
             t = self._tasks.pop(jid, None)
-        if t is not None and t.stop_requested is not None:
+        if t is not None and t.stop_requested is not None and not t.cancelled:
             with contextlib.suppress(Exception):
                 t.stop.clear()  # a set Event is kept by the scheduler until cleared
 
