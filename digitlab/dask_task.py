@@ -93,10 +93,17 @@ def _unpack(job: dict, shipped: dict, folder: Path) -> dict:
         if not ship:
             continue
         d = folder / f"data-{field}"
+        if ship.get("folder"):  # a model's folder keeps its name (its errors say it)
+            d = d / ship["folder"]
         d.mkdir(parents=True)
         for name, blob in ship["files"].items():
             (d / name).write_bytes(blob)
-        job[field] = str(d / ship["entry"]) if ship["entry"] else str(d)
+        value = str(d / ship["entry"]) if ship["entry"] else str(d)
+        outer, _, inner = field.partition(".")  # "finetune.heldout": a field of the job's finetune dict
+        if inner:
+            job[outer] = {**(job.get(outer) or {}), inner: value}
+        else:
+            job[field] = value
     return job
 
 

@@ -75,6 +75,17 @@ def _files_of(spec) -> tuple[list[Path], str | None] | None:
     return files, p.name
 
 
+def _model_files(folder) -> tuple[list[Path], None]:
+    """The files of a stored model's folder (``meta.json`` and its payloads), checked as plain files."""
+    p = Path(str(folder))
+    if not p.is_dir():
+        raise store.ModelNotFoundError("store.not_found_in", name=p.name, folder=str(p.parent))
+    files = sorted(f for f in p.iterdir() if not f.name.startswith("."))
+    for f in files:
+        check_regular_file(f)
+    return files, None
+
+
 class _Task:
     __slots__ = ("job", "future", "stop", "worker", "pid", "finished", "stop_requested", "stop_seen", "stop_acked",
                  "lost", "placed", "cancelled")
@@ -144,6 +155,10 @@ class DaskEngine:
             self._tasks[jid] = t
         try:
             shipped = {"data": self._ship(job.get("data")), "test": self._ship(job.get("test"), lenient=True)}
+            ft = job.get("finetune")
+            if ft:  # a fine-tuning job: its held-out drawings and its base model's folder travel too
+                shipped.update({"finetune.heldout": self._ship(ft.get("heldout")),
+                                "finetune.base_dir": self._ship(ft.get("base_dir"), model=True)})
             self._refresh()  # the workers now (a restarted worker comes back under a new address)
             with self._lock:
                 t.placed = self._free_worker()
@@ -246,12 +261,13 @@ class DaskEngine:
         except Exception:  # noqa: BLE001 - a lost scheduler: its jobs' futures say so
             return False
 
-    def _ship(self, spec, *, lenient: bool = False):
+    def _ship(self, spec, *, lenient: bool = False, model: bool = False):
         """The files behind ``spec`` scattered to the cluster (once per file version), or None.
         ``lenient`` (the test set): a set that cannot be sent is left to the worker, whose
-        failure to load it costs the job its test metric, not the model (as locally)."""
+        failure to load it costs the job its test metric, not the model (as locally).
+        ``model``: ``spec`` is a stored model's folder (a fine-tuning job's base), sent whole."""
         try:
-            found = _files_of(spec)
+            found = _model_files(spec) if model else _files_of(spec)
         except (DigitLabError, OSError):
             if lenient:
                 return None
@@ -265,7 +281,8 @@ class DaskEngine:
             for p in files:
                 too_large(p.name, check_regular_file(p).st_size, MAX_BYTES)
                 blobs[p.name] = p.read_bytes()
-            [fut] = self.client.scatter([{"files": blobs, "entry": entry}], hash=False)
+            folder = Path(str(spec)).name if model else None  # the worker's copy keeps the model's name
+            [fut] = self.client.scatter([{"files": blobs, "entry": entry, "folder": folder}], hash=False)
             self._ships = {**dict(list(self._ships.items())[-7:]), sig: fut}  # the last few datasets stay
         return self._ships[sig]
 

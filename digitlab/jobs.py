@@ -8,7 +8,8 @@ and what the CLI's ``train`` and the tests call directly in their own process. I
 plain dict (it crosses a process boundary)::
 
     {"id", "kind", "preset", "config": {...}, "data": "sample", "name": None or "my-mlp",
-     "seed": 0, "test": data spec of a labelled test set or None, "owner": participant or None}
+     "seed": 0, "test": data spec of a labelled test set or None, "owner": participant or None,
+     "finetune": None or what digitlab.finetune.plan made (train on from a stored model)}
 
 ``emit(event)`` receives the job's events (``phase``, ``batch``, ``epoch``; see
 :mod:`digitlab.training` for their fields) and ``should_stop()`` is polled by the trainers.
@@ -17,6 +18,7 @@ See docs/architecture.md, "Training jobs and the trainer process".
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import data, models, store
+from . import data, finetune, models, store
 from .evaluation import evaluate
 
 GENERATED_NAME_TRIES = 5  # a generated name taken meanwhile by another trainer's save: try the next
@@ -64,14 +66,18 @@ def train_job(job: dict, emit, should_stop) -> tuple[dict, dict | None]:
     kind, seed = job["kind"], int(job.get("seed", 0))
     cfg = models.config_from_dict(kind, job.get("config"), job.get("preset"))  # ConfigError on bad input
     emit({"type": "phase", "phase": "loading data"})
-    split = load_split(job.get("data") or "sample", cfg, seed)
-    trained, epochs_seen, seconds = train(kind, cfg, split, seed, emit, should_stop)
+    ft = job.get("finetune")
+    base = finetune.load_base(ft, kind) if ft else None  # a fine-tuning job starts from a stored model
+    split = Split(*finetune.load_sets(job["data"], ft, seed)) if ft else load_split(job.get("data") or "sample", cfg, seed)
+    trained, epochs_seen, seconds = train(kind, cfg, split, seed, emit, should_stop, base)
     stopped = trained.stopped or should_stop()
     if stopped and not epochs_seen:  # stopped before anything was learnt: nothing to keep
         return {"type": "stopped", "model": None, "metrics": {}}, None
     emit({"type": "phase", "phase": "evaluating"})
     metrics = measure(models.build_predictor(kind, trained.spec, trained.arrays), split, job.get("test"))
     meta = describe(job, cfg, split, trained, epochs_seen, metrics, seconds, stopped)
+    if ft:
+        meta["finetune"] = finetune.before_after(ft, base, split.val, metrics, job.get("test"))
     payload = {"kind": kind, "arrays": trained.arrays, "spec": trained.spec, "meta": meta,
                "keras_model": trained.keras_model}
     return {"type": "stopped" if stopped else "done", "model": None, "metrics": metrics}, payload
@@ -92,12 +98,16 @@ def load_split(spec: str, cfg, seed: int) -> Split:
     return Split(ds, train_ds, val_ds)
 
 
-def train(kind: str, cfg, split: Split, seed: int, emit, should_stop):
-    """Run the kind's trainer with its BLAS thread count; returns (Trained, epoch events, seconds)."""
+def train(kind: str, cfg, split: Split, seed: int, emit, should_stop, base=None):
+    """Run the kind's trainer (or, from a ``base`` model, its finetuner) with its BLAS thread
+    count; returns (Trained, epoch events, seconds)."""
     mk = models.get_kind(kind)
     if mk.uses_tensorflow and "tensorflow" not in sys.modules:
         emit({"type": "phase", "phase": "importing TensorFlow"})  # 6-10 s, once per trainer process
-    trainer = mk.trainer()  # imports the kind's trainer module (TensorFlow for keras-cnn)
+    if base is None:
+        trainer = mk.trainer()  # imports the kind's trainer module (TensorFlow for keras-cnn)
+    else:
+        trainer = functools.partial(mk.finetuner(), base=base)
     emit({"type": "phase", "phase": "training"})
     epochs_seen: list[dict] = []
 
@@ -148,7 +158,9 @@ def save(job: dict, payload: dict) -> str:
     gets a suffix. Keras's own file comes from the payload's ``keras_model`` (saved here) or
     its ``keras_bytes`` (a :func:`portable` payload, from a process that has Keras)."""
     kind = payload["kind"]
-    name = job.get("name") or store.unique_name(f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
+    hint = (job.get("finetune") or {}).get("name_hint")  # a fine-tuned copy: "<base>-ft"
+    generate = lambda: store.unique_name(hint or f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")  # noqa: E731
+    name = job.get("name") or generate()
     tmpdir, files = None, None
     model, blob = payload.get("keras_model"), payload.get("keras_bytes")
     if model is not None or blob is not None:  # keras-cnn also keeps Keras's own file beside the NumPy arrays
@@ -170,7 +182,7 @@ def save(job: dict, payload: dict) -> str:
                     raise  # a chosen name stays as chosen
                 # two trainers finishing jobs of one kind in the same second generated the same free
                 # name; the other save took it first: the next free one
-                name = store.unique_name(f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
+                name = generate()
     finally:
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)

@@ -314,7 +314,7 @@ def _cleanup_dir(d: Path, max_age_s: float) -> int:
 # ---------------------------------------------------------------- reading
 
 
-def _payload_path(folder: Path, meta: dict, role: str, verify: bool = True) -> Path:
+def payload_file(folder: Path, meta: dict, role: str, verify: bool = True) -> Path:
     entry = meta["files"].get(role)
     if not entry or not isinstance(entry, dict) or "file" not in entry:
         raise CorruptModelError("store.no_payload", name=meta["name"], role=role)
@@ -393,7 +393,7 @@ def load(name: str, *, cached: bool = True) -> StoredModel:
         if cached and hit and stamp and hit[0] == stamp:
             return hit[1]
     meta = read_meta(folder)
-    arrays = _load_arrays(_payload_path(folder, meta, "weights"), name)
+    arrays = _load_arrays(payload_file(folder, meta, "weights"), name)
     try:
         predictor = models.build_predictor(meta["kind"], meta["spec"], arrays)
     except CorruptModelError:
@@ -407,6 +407,21 @@ def load(name: str, *, cached: bool = True) -> StoredModel:
     return sm
 
 
+def read_folder(folder) -> tuple[dict, dict]:
+    """``(meta, arrays)`` of the model folder ``folder`` wherever it is (a fine-tuning job's base,
+    shipped to a Dask worker's temporary folder), checked as :func:`load` checks."""
+    folder = Path(folder)
+    meta = read_meta(folder)
+    return meta, _load_arrays(payload_file(folder, meta, "weights"), meta["name"])
+
+
+def model_folder(name: str) -> Path:
+    """The folder of the stored model ``name`` (ModelNotFoundError when there is none)."""
+    if not exists(name):
+        raise ModelNotFoundError("store.not_found_in", name=name, folder=str(models_dir()))
+    return _path(name)
+
+
 def load_meta(name: str) -> dict:
     return read_meta(_path(name))
 
@@ -415,7 +430,7 @@ def keras_path(name: str) -> Path:
     """The verified ``.keras`` file of a keras-cnn model (loaded by
     :func:`digitlab.models.keras_trainer.load_keras`: TensorFlow stays out of this module)."""
     folder = _path(name)
-    return _payload_path(folder, read_meta(folder), "keras")
+    return payload_file(folder, read_meta(folder), "keras")
 
 
 def list_models(*, include_broken: bool = False) -> list[dict]:

@@ -95,7 +95,8 @@ MAX_FINISHED_JOBS = 200  # finished jobs remembered (status/events) before the o
 class _Job:
     __slots__ = ("id", "kind", "name", "preset", "config", "data", "seed", "test", "state", "error", "error_code",
                  "error_params", "traceback", "model", "metrics", "progress", "phase", "epochs", "batches", "events",
-                 "submitted", "started", "finished", "stop_requested", "hook", "owner", "n_train", "estimate")
+                 "submitted", "started", "finished", "stop_requested", "hook", "owner", "n_train", "estimate",
+                 "finetune")
 
     def __init__(self, **kw):
         for k in self.__slots__:
@@ -182,7 +183,7 @@ class Worker:
             self._served[queueing.owner_key(j.owner)] = next(self._turns)
             msg = {"id": jid, "kind": j.kind, "preset": j.preset, "config": j.config, "data": j.data, "name": j.name,
                    "seed": j.seed, "test": j.test, "home": self._homes.get(jid), "_test_hook": j.hook,
-                   "owner": j.owner}
+                   "owner": j.owner, "finetune": j.finetune}
             try:
                 self.engine.start(msg)
             except Exception as e:  # noqa: BLE001 - e.g. a remote engine is unreachable: this job's error
@@ -262,8 +263,10 @@ class Worker:
 
     def submit(self, kind: str, config: dict | None = None, data: str = "sample", name: str | None = None,
                seed: int = 0, *, preset: str | None = None, test: str | None = None, owner: str | None = None,
-               instructor: bool = False, _hook: str | None = None) -> str:
+               instructor: bool = False, finetune: dict | None = None, _hook: str | None = None) -> str:
         """Queue a training job; returns its id. The config is validated here (``ConfigError``).
+        ``finetune``: train on from a stored model (:func:`digitlab.finetune.plan` makes it
+        and the ``kind``, ``config`` and ``data`` that go with it).
 
         ``owner``: the participant it is for (workshop mode; None = a class default), saved
         as the model's ``meta["owner"]``. In workshop mode, for everyone but the instructor:
@@ -278,7 +281,7 @@ class Worker:
         workshop = roles.workshop_enabled() and instructor is not True
         if workshop and room.Room().paused():
             raise roles.NotAllowedError("the instructor has paused training for the room", "paused")
-        n_train = costs.train_images(kind, cfg, costs.dataset_images(str(data)))
+        n_train = int(finetune["n_train"]) if finetune else costs.train_images(kind, cfg, costs.dataset_images(str(data)))
         with self._lock:
             if self._closed:
                 raise RuntimeError("the worker has been shut down")
@@ -291,7 +294,7 @@ class Worker:
             jid = f"j{next(self._ids)}-{uuid.uuid4().hex[:6]}"
             self._jobs[jid] = _Job(id=jid, kind=kind, name=name, preset=preset, config=models.config_dict(cfg),
                                    data=str(data), seed=int(seed), test=test, state=QUEUED, submitted=time.time(),
-                                   hook=_hook, owner=owner, n_train=n_train,
+                                   hook=_hook, owner=owner, n_train=n_train, finetune=finetune,
                                    estimate=self.costs.estimate_seconds(kind, cfg, n_train))
             self._homes[jid] = str(store.home())
             self._queue.append(jid)
@@ -326,7 +329,7 @@ class Worker:
                 "progress": j.progress, "phase": j.phase, "epochs": list(j.epochs), "batches": list(j.batches),
                 "metrics": j.metrics, "started": j.started, "finished": j.finished, "submitted": j.submitted,
                 "config": j.config, "data": j.data, "seed": j.seed, "stop_requested": j.stop_requested is not None,
-                "owner": j.owner,
+                "owner": j.owner, "finetune": j.finetune,
             }
 
     def events(self, job_id: str, since: int = 0) -> list[dict]:

@@ -104,12 +104,16 @@ def update_parameters(params, derivatives, alpha: float = 1.2):
 
 
 def neural_network(X, Y, n_h: int = 10, num_iterations: int = 100, *, fixed: bool = True, alpha: float = 1.2,
-                   seed: int | None = 0, callback=None, should_stop=None):
+                   seed: int | None = 0, callback=None, should_stop=None, init: dict | None = None):
     """Full-batch gradient descent, as the tutorial: returns the parameters.
     ``callback(i, cost, params, A2)`` is called after each iteration (1-based i; cost
-    and A2 are those of the forward pass before the update)."""
+    and A2 are those of the forward pass before the update). ``init``: start from these
+    W1, b1, W2, b2 (fine-tuning a trained net) instead of random ones."""
     n_x, _, n_y = network_architecture(X, Y, n_h)
-    params = define_network_parameters(n_x, n_h, n_y, seed)
+    if init is None:
+        params = define_network_parameters(n_x, n_h, n_y, seed)
+    else:  # copies: the caller's arrays stay as they were
+        params = {k: np.array(init[k], dtype=np.float64) for k in ("W1", "b1", "W2", "b2")}
     for i in range(num_iterations):
         if should_stop is not None and should_stop():
             break
@@ -138,7 +142,7 @@ def _columns(X, scale: float) -> np.ndarray:
 
 def train_binary(X, y, *, preset: str = "fixed", iterations: int | None = None, lr: float = 1.2,
                  seed: int = 0, n_h: int = 10, callback=None, should_stop=None,
-                 scale_inputs: bool | None = None, correct_derivative: bool | None = None):
+                 scale_inputs: bool | None = None, correct_derivative: bool | None = None, init: dict | None = None):
     """Train the section-2 network on images X (uint8 0-255, (n, 28, 28) or (n, 784))
     and 0/1 labels y.
 
@@ -149,7 +153,8 @@ def train_binary(X, y, *, preset: str = "fixed", iterations: int | None = None, 
     ``callback(event)`` gets {"type": "iteration", "iteration", "iterations", "cost",
     "accuracy"} after each iteration. ``scale_inputs`` / ``correct_derivative``
     override the preset's two fixes one at a time (to show each bug on its own). The
-    preset's old name ``"seed"`` means ``"tutorial"``.
+    preset's old name ``"seed"`` means ``"tutorial"``. ``init``: the parameters to start from
+    (fine-tuning; their ``n_h`` wins over ``n_h``).
     """
     preset = OLD_PRESET_NAMES.get(preset, preset)
     if preset not in PRESETS:
@@ -183,8 +188,8 @@ def train_binary(X, y, *, preset: str = "fixed", iterations: int | None = None, 
     with warnings.catch_warnings(record=True) as caught, np.errstate(over="warn", divide="warn", invalid="warn"), \
             threadpool_limits(1):  # 2 BLAS threads: 2x faster on an idle box, 40x slower on a busy one
         warnings.simplefilter("always")
-        params = neural_network(Xc, y, n_h, iterations, fixed=cfg["fixed"], alpha=lr, seed=seed,
-                                callback=on_iter, should_stop=stop)
+        params = neural_network(Xc, y, n_h if init is None else int(np.shape(init["W1"])[0]), iterations,
+                                fixed=cfg["fixed"], alpha=lr, seed=seed, callback=on_iter, should_stop=stop, init=init)
     hist["overflow"] = any("overflow" in str(w.message) for w in caught)
     hist["warnings"] = sorted({str(w.message) for w in caught})
     hist["seconds"] = time.perf_counter() - t0

@@ -74,7 +74,16 @@ def test_a_bad_preset_fails_when_the_entry_is_made():
     mk = models.REGISTRY["numpy-mlp"]
     with pytest.raises(models.ConfigError, match="outside"):
         models.ModelKind(kind="x", label="x", explanation="x", config_cls=mk.config_cls, presets={"bad": {"epochs": 0}},
-                         default_preset="bad", trainer_path=mk.trainer_path, predictor=mk.predictor)
+                         default_preset="bad", trainer_path=mk.trainer_path, finetuner_path=mk.finetuner_path,
+                         predictor=mk.predictor)
+
+
+def test_a_bad_finetune_override_fails_when_the_entry_is_made():
+    mk = models.REGISTRY["numpy-mlp"]
+    with pytest.raises(models.ConfigError):
+        models.ModelKind(kind="x", label="x", explanation="x", config_cls=mk.config_cls, presets=mk.presets,
+                         default_preset=mk.default_preset, trainer_path=mk.trainer_path,
+                         finetuner_path=mk.finetuner_path, predictor=mk.predictor, finetune={"epoch": 3})
 
 
 def test_an_old_stored_model_with_preset_seed_loads_as_tutorial(split):

@@ -28,11 +28,11 @@ from keras import layers  # noqa: E402
 
 from .. import data  # noqa: E402
 from ..nn import Sequential  # noqa: E402
-from ..store import CorruptModelError, keras_path  # noqa: E402
+from ..store import CorruptModelError, keras_path, payload_file  # noqa: E402
 from .config import KerasCNNConfig  # noqa: E402
 from .precision import keras_dtype_policy  # noqa: E402
 from .predictors import net_arrays  # noqa: E402
-from .trained import Trained, cross_entropy, emit, new_history, nhwc, number_or_none, record_epoch  # noqa: E402
+from .trained import Base, Trained, cross_entropy, emit, new_history, nhwc, number_or_none, record_epoch  # noqa: E402
 
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "adadelta": keras.optimizers.Adadelta, "sgd": keras.optimizers.SGD}
 VALIDATION_BATCH = 500  # images per forward pass when the callback measures validation accuracy
@@ -141,10 +141,22 @@ def _batches(X, y, cfg: KerasCNNConfig, seed: int):
 
 
 def train_keras_cnn(cfg: KerasCNNConfig, train_ds, val_ds=None, *, seed=0, callback=None, should_stop=None) -> Trained:
-    should_stop = should_stop or (lambda: False)
     keras.utils.set_random_seed(seed)
+    return _fit(keras_tutorial_cnn(cfg), cfg, train_ds, val_ds, seed=seed, callback=callback, should_stop=should_stop)
+
+
+def finetune_keras_cnn(cfg: KerasCNNConfig, train_ds, val_ds=None, *, base: Base, seed=0, callback=None,
+                       should_stop=None) -> Trained:
+    """Fine-tuning: the base's own ``.keras`` file (its layers, dtypes and weights), compiled
+    afresh with ``cfg`` and trained on; the new model is saved as a new ``.keras`` file."""
+    keras.utils.set_random_seed(seed)
+    model = load_keras_file(base.folder, base.meta, base.name)
+    return _fit(model, cfg, train_ds, val_ds, seed=seed, callback=callback, should_stop=should_stop)
+
+
+def _fit(model, cfg: KerasCNNConfig, train_ds, val_ds, *, seed, callback, should_stop) -> Trained:
+    should_stop = should_stop or (lambda: False)
     X, y = nhwc(train_ds.images), train_ds.labels
-    model = keras_tutorial_cnn(cfg)
     n_batches = math.ceil(len(X) / cfg.batch_size)
     _compile(model, cfg, n_batches * cfg.epochs)
     ds = _batches(X, y, cfg, seed)
@@ -160,7 +172,15 @@ def train_keras_cnn(cfg: KerasCNNConfig, train_ds, val_ds=None, *, seed=0, callb
 
 def load_keras(name: str):
     """The stored Keras model of the keras-cnn ``name``, loaded in safe mode (trainer process and tests)."""
-    p = keras_path(name)
+    return _load(keras_path(name), name)
+
+
+def load_keras_file(folder, meta: dict, name: str):
+    """The Keras model in a model folder (read by :func:`digitlab.store.read_folder`), checksum verified."""
+    return _load(payload_file(folder, meta, "keras"), name)
+
+
+def _load(p, name: str):
     try:
         return keras.saving.load_model(p, safe_mode=True, compile=False)
     except Exception as e:

@@ -12,8 +12,8 @@ import numpy as np
 
 from .. import data, nn, tutorial_binary
 from .config import BinaryConfig, NumpyCNNConfig, NumpyMLPConfig
-from .predictors import net_arrays
-from .trained import Trained, emit, nhwc, number_or_none
+from .predictors import net_arrays, net_from
+from .trained import Base, Trained, emit, nhwc, number_or_none
 
 OPTIMIZERS = {"adam": nn.Adam, "momentum": nn.Momentum, "sgd": nn.SGD}
 
@@ -41,8 +41,23 @@ def train_numpy_cnn(cfg: NumpyCNNConfig, train_ds, val_ds=None, *, seed=0, callb
     return _fit(net, cfg, train_ds, val_ds, seed=seed, callback=callback, should_stop=should_stop)
 
 
-def train_numpy_binary(cfg: BinaryConfig, train_ds, val_ds=None, *, seed=0, callback=None, should_stop=None) -> Trained:
-    """Full-batch gradient descent on the 0s and 1s; each reported iteration is an "epoch" event."""
+def finetune_numpy_net(cfg, train_ds, val_ds=None, *, base: Base, seed=0, callback=None, should_stop=None) -> Trained:
+    """Fine-tuning an MLP or a CNN: the stored net, rebuilt from its spec and weights, trained on."""
+    net = net_from(base.spec, base.arrays)  # a new net: the base's arrays are copied into it
+    return _fit(net, cfg, train_ds, val_ds, seed=seed, callback=callback, should_stop=should_stop)
+
+
+def finetune_numpy_binary(cfg: BinaryConfig, train_ds, val_ds=None, *, base: Base, seed=0, callback=None,
+                          should_stop=None) -> Trained:
+    """Fine-tuning the 0-vs-1 net: gradient descent from the stored W1, b1, W2, b2."""
+    return train_numpy_binary(cfg, train_ds, val_ds, seed=seed, callback=callback, should_stop=should_stop,
+                              init=base.arrays)
+
+
+def train_numpy_binary(cfg: BinaryConfig, train_ds, val_ds=None, *, seed=0, callback=None, should_stop=None,
+                       init: dict | None = None) -> Trained:
+    """Full-batch gradient descent on the 0s and 1s; each reported iteration is an "epoch" event.
+    ``init``: the W1, b1, W2, b2 to start from (fine-tuning), else random ones."""
     tr = data.binary_subset(train_ds)
     va = data.binary_subset(val_ds) if val_ds is not None else None
     if not len(tr):
@@ -62,11 +77,11 @@ def train_numpy_binary(cfg: BinaryConfig, train_ds, val_ds=None, *, seed=0, call
 
     params, h = tutorial_binary.train_binary(tr.images, tr.labels, preset=cfg.variant, iterations=cfg.iterations,
                                              lr=cfg.lr, seed=seed, n_h=cfg.hidden, callback=on_iteration,
-                                             should_stop=should_stop)
+                                             should_stop=should_stop, init=init)
     arrays = {k: np.asarray(params[k], dtype=np.float64) for k in ("W1", "b1", "W2", "b2", "input_scale")}
     hist = {"loss": [float(c) for c in h.get("cost", [])], "accuracy": [float(a) for a in h.get("accuracy", [])],
             "val_loss": [], "val_accuracy": [], "overflow": bool(h.get("overflow")), "warnings": h.get("warnings", [])}
     if va is not None and len(va):
         p = np.ravel(tutorial_binary.predict_proba_binary(params, va.images))
         hist["val_accuracy"] = [float(np.mean((p > 0.5) == va.labels))]
-    return Trained(arrays, {"variant": cfg.variant, "n_h": int(cfg.hidden)}, hist, bool(h.get("stopped", False)))
+    return Trained(arrays, {"variant": cfg.variant, "n_h": int(arrays["W1"].shape[0])}, hist, bool(h.get("stopped", False)))

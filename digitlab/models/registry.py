@@ -33,6 +33,9 @@ class ModelKind:
     kind, label, explanation : its name, and what the Train page says of it (English)
     config_cls, presets, default_preset : its settings and the named starting sets of them
     trainer_path   : ``"module:function"`` of its trainer (imported when a job runs)
+    finetuner_path : ``"module:function"`` of its finetuner: trains on from a stored model
+                     (:class:`~digitlab.models.trained.Base`; :mod:`digitlab.finetune`)
+    finetune       : settings a fine-tuning job changes in the base model's own (fewer epochs...)
     predictor      : ``(spec, arrays) -> Predictor``, the NumPy model of a stored one
     classes        : outputs of ``predict_proba`` (numpy-binary: 2)
     uses_tensorflow: its trainer imports TensorFlow (6-10 s the first time in a process)
@@ -46,7 +49,9 @@ class ModelKind:
     presets: dict[str, dict]
     default_preset: str
     trainer_path: str
+    finetuner_path: str
     predictor: Callable[[dict, dict], Predictor]
+    finetune: dict = dataclasses.field(default_factory=dict)
     classes: int = 10
     uses_tensorflow: bool = False
     # small matrices lose with 2 threads on 2 shared cores; NumPy dense nets measure 1 against 2
@@ -56,6 +61,7 @@ class ModelKind:
     def __post_init__(self):
         for preset in self.presets:  # a typo in a preset fails at import, not in a participant's run
             self.config(preset)
+        self.config(None, **self.finetune)  # so does one in the fine-tuning overrides
 
     def fields(self) -> list[dataclasses.Field]:
         return list(dataclasses.fields(self.config_cls))
@@ -68,12 +74,20 @@ class ModelKind:
 
     def trainer(self) -> Callable[..., Trained]:
         """The kind's trainer function, its module imported now (keras-cnn: TensorFlow)."""
-        module, _, function = self.trainer_path.partition(":")
-        return getattr(importlib.import_module(module), function)
+        return _resolve(self.trainer_path)
+
+    def finetuner(self) -> Callable[..., Trained]:
+        """The kind's finetuner function, its module imported now (keras-cnn: TensorFlow)."""
+        return _resolve(self.finetuner_path)
 
     def train(self, cfg, train_ds, val_ds=None, *, seed=0, callback=None, should_stop=None) -> Trained:
         """Train a model of this kind (see :mod:`digitlab.models.trained` for the callbacks)."""
         return self.trainer()(cfg, train_ds, val_ds, seed=seed, callback=callback, should_stop=should_stop)
+
+
+def _resolve(path: str):
+    module, _, function = path.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 _NUMPY = "digitlab.models.numpy_trainers"
@@ -89,7 +103,8 @@ REGISTRY: dict[str, ModelKind] = {k.kind: k for k in [
         presets={"tutorial": {"variant": "tutorial", "iterations": 10, "lr": 1.2},
                  "fixed": {"variant": "fixed", "iterations": 300},
                  "workshop": {"variant": "fixed", "iterations": 300}},
-        trainer_path=f"{_NUMPY}:train_numpy_binary", predictor=BinaryPredictor, classes=2),
+        trainer_path=f"{_NUMPY}:train_numpy_binary", finetuner_path=f"{_NUMPY}:finetune_numpy_binary",
+        finetune={"iterations": 100}, predictor=BinaryPredictor, classes=2),
     ModelKind(
         kind="numpy-mlp", label="Multilayer perceptron (NumPy, from scratch)",
         explanation="A fully connected network written in NumPy: the 28x28 image is flattened to 784 numbers, each "
@@ -100,7 +115,8 @@ REGISTRY: dict[str, ModelKind] = {k.kind: k for k in [
                  "wide": {"hidden": (256,), "epochs": 30, "shift": 1, "lr_decay": 0.92},
                  "sgd": {"optimizer": "sgd", "lr": 0.1},
                  "workshop": {"hidden": (256,), "epochs": 12, "shift": 1, "lr_decay": 0.9}},
-        trainer_path=f"{_NUMPY}:train_numpy_mlp", predictor=NetPredictor.from_stored),
+        trainer_path=f"{_NUMPY}:train_numpy_mlp", finetuner_path=f"{_NUMPY}:finetune_numpy_net",
+        finetune={"epochs": 4, "lr_decay": 1.0}, predictor=NetPredictor.from_stored),
     ModelKind(
         kind="numpy-cnn", label="Convolutional network (NumPy, from scratch)",
         explanation="The tutorial's CNN written in NumPy: two 3x3 convolutions learn local stroke detectors, "
@@ -109,7 +125,8 @@ REGISTRY: dict[str, ModelKind] = {k.kind: k for k in [
         config_cls=NumpyCNNConfig, default_preset="default",
         presets={"default": {}, "quick": {"epochs": 1, "max_train": 2000},
                  "workshop": {"epochs": 2, "max_train": 4000}},
-        trainer_path=f"{_NUMPY}:train_numpy_cnn", predictor=NetPredictor.from_stored, blas_threads=2),
+        trainer_path=f"{_NUMPY}:train_numpy_cnn", finetuner_path=f"{_NUMPY}:finetune_numpy_net",
+        finetune={"epochs": 2, "lr_decay": 1.0}, predictor=NetPredictor.from_stored, blas_threads=2),
     ModelKind(
         kind="sklearn-mlp", label="Multilayer perceptron (scikit-learn)",
         explanation="scikit-learn's MLPClassifier, as in the tutorial's section 3. The tutorial's settings (preset "
@@ -128,7 +145,11 @@ REGISTRY: dict[str, ModelKind] = {k.kind: k for k in [
             "workshop": {"hidden": (128,), "solver": "adam", "scale_pixels": True, "alpha": 1e-4, "epochs": 8,
                          "shift_copies": True},
         },
-        trainer_path="digitlab.models.sklearn_trainer:train_sklearn_mlp", predictor=SklearnPredictor),
+        trainer_path="digitlab.models.sklearn_trainer:train_sklearn_mlp",
+        finetuner_path="digitlab.models.sklearn_trainer:finetune_sklearn_mlp",
+        # lbfgs has no partial_fit (the tutorial's base is fine-tuned with adam); the shifted copies
+        # would make 5x the work of a short fine-tuning run
+        finetune={"epochs": 4, "solver": "adam", "shift_copies": False}, predictor=SklearnPredictor),
     ModelKind(
         kind="keras-cnn", label="Convolutional network (Keras)",
         explanation="The tutorial's section-5 CNN trained with Keras: Conv32-Conv64-MaxPool-Dropout-Dense128-Dropout-"
@@ -152,7 +173,9 @@ REGISTRY: dict[str, ModelKind] = {k.kind: k for k in [
                           "label_smoothing": 0.1, "weight_decay": 0.05},
         },
         # the only trainer that imports TensorFlow: named here, imported by the trainer process alone
-        trainer_path="digitlab.models.keras_trainer:train_keras_cnn", predictor=NetPredictor.from_stored,
+        trainer_path="digitlab.models.keras_trainer:train_keras_cnn",
+        finetuner_path="digitlab.models.keras_trainer:finetune_keras_cnn",
+        finetune={"epochs": 3, "lr_schedule": "constant"}, predictor=NetPredictor.from_stored,
         uses_tensorflow=True, blas_threads=2),
 ]}
 

@@ -17,7 +17,7 @@ import numpy as np
 from .. import data
 from .config import SklearnMLPConfig
 from .predictors import ten_class_probabilities
-from .trained import Trained, cross_entropy, emit, new_history, record_epoch
+from .trained import Base, Trained, cross_entropy, emit, new_history, record_epoch
 
 TRAIN_ACCURACY_SAMPLE = 2000  # training accuracy is measured on a fixed random subset this big
 
@@ -88,6 +88,29 @@ def _epoch_event(clf, cfg, epoch, X, y, sub, val, secs) -> dict:
 
 
 def train_sklearn_mlp(cfg: SklearnMLPConfig, train_ds, val_ds=None, *, seed=0, callback=None, should_stop=None) -> Trained:
+    return _train(cfg, train_ds, val_ds, seed=seed, callback=callback, should_stop=should_stop)
+
+
+def finetune_sklearn_mlp(cfg: SklearnMLPConfig, train_ds, val_ds=None, *, base: Base, seed=0, callback=None,
+                         should_stop=None) -> Trained:
+    """Fine-tuning: an ``MLPClassifier`` set to the stored coefficients, trained on with
+    ``partial_fit``. scikit-learn cannot be handed weights, so one ``partial_fit`` on a few images
+    builds its arrays, the stored ones are copied into them, and the optimiser built by that call
+    is dropped (the next ``partial_fit`` makes a fresh one over the copied weights). lbfgs has no
+    ``partial_fit``: a base trained with it is fine-tuned with adam (the registry's overrides)."""
+    return _train(cfg, train_ds, val_ds, seed=seed, callback=callback, should_stop=should_stop, start=base.arrays)
+
+
+def _set_coefficients(clf, arrays: dict, X, y) -> None:
+    n = clf.batch_size  # one batch: builds coefs_ / intercepts_ of the right shapes
+    clf.partial_fit(X[:n], y[:n], classes=np.arange(10))
+    for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
+        W[...], b[...] = arrays[f"coef{i}"], arrays[f"intercept{i}"]  # in place: shapes checked by NumPy
+    del clf._optimizer  # its moments came from the throw-away step
+
+
+def _train(cfg: SklearnMLPConfig, train_ds, val_ds, *, seed, callback, should_stop, start=None) -> Trained:
+    """The epochs of a new classifier, or of one set to the ``start`` coefficients (fine-tuning)."""
     from sklearn.exceptions import ConvergenceWarning
 
     should_stop = should_stop or (lambda: False)
@@ -104,6 +127,9 @@ def train_sklearn_mlp(cfg: SklearnMLPConfig, train_ds, val_ds=None, *, seed=0, c
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", message=".*batch_size.*clipped")  # an epoch's last, shorter chunk
+        if start is not None:
+            _set_coefficients(clf, start, X, y)
         for ep in range(cfg.epochs):
             te = time.perf_counter()
             if cfg.solver == "lbfgs":

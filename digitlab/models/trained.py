@@ -7,6 +7,7 @@ A trainer is ``train(cfg, train_ds, val_ds=None, *, seed=0, callback=None, shoul
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -34,6 +35,21 @@ class Trained:
     history: dict
     stopped: bool = False
     keras_model: Any = None
+
+
+@dataclass(frozen=True)
+class Base:
+    """A stored model a fine-tuning job starts from, as its trainer reads it
+    (:func:`digitlab.store.read_folder`): its name, ``meta.json``, predictor spec and weight
+    arrays, and its folder (keras-cnn reads its ``.keras`` file there). A finetuner is
+    ``finetune(cfg, train_ds, val_ds=None, *, base, seed=0, callback=None, should_stop=None)``
+    and returns a new :class:`Trained`; the base's arrays are never changed."""
+
+    name: str
+    meta: dict
+    spec: dict
+    arrays: dict[str, np.ndarray]
+    folder: Path
 
 
 def new_history() -> dict:
