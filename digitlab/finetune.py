@@ -6,8 +6,8 @@ little more on the saved drawings, mixed with the sample so that it does not for
 and measures both sides of the trade before and after:
 
 * accuracy on **held-out drawings**: drawings the job never trains on (about a quarter of
-  each digit's drawings, chosen by a hash of the drawing's id: the same drawing stays held
-  out when more are saved, so two fine-tunings of one room compare on the same rule);
+  them, chosen by a hash of each drawing's id: a drawing held out once stays held out when
+  more are saved, so no fine-tuned copy ever trains on what another was measured on);
 * accuracy on the **official test set** (when ``DIGITLAB_TEST_DATA`` has it): what the copy
   forgot of MNIST.
 
@@ -31,7 +31,7 @@ from .errors import DigitLabError
 from .evaluation import evaluate, official_test_path
 from .models.trained import Base
 
-HELDOUT_FRACTION = 0.25  # of each digit's drawings, never trained on
+HELDOUT_FRACTION = 0.25  # of the drawings (by a hash of their ids), never trained on
 MIN_TRAIN, MIN_HELDOUT = 10, 4  # drawings needed on each side (fewer: nothing worth measuring)
 MIX_IMAGES = 2000  # sample images mixed in so that the copy keeps reading MNIST
 DRAWING_SHARE = 0.3  # the drawings' share of the training set, reached by repeating them...
@@ -44,21 +44,17 @@ class FineTuneError(DigitLabError, ValueError):
 
 
 def drawing_hash(drawing_id: int) -> int:
-    """A stable pseudo-random number for a drawing id (the held-out choice depends on nothing else)."""
+    """A stable pseudo-random number in [0, 2**32) for a drawing id (the held-out choice depends on nothing else)."""
     return int.from_bytes(hashlib.sha1(f"drawing-{int(drawing_id)}".encode()).digest()[:4], "big")
 
 
-def heldout_mask(ids, labels, fraction: float = HELDOUT_FRACTION) -> np.ndarray:
-    """True for the drawings to hold out: of each digit's drawings, the ``round(n x fraction)``
-    (at least one when a digit has two or more) with the smallest :func:`drawing_hash`."""
-    ids, labels = np.asarray(ids), np.asarray(labels)
-    mask = np.zeros(len(ids), bool)
-    for digit in np.unique(labels):
-        idx = np.flatnonzero(labels == digit)
-        k = max(1, int(round(len(idx) * fraction))) if len(idx) >= 2 else 0
-        ranked = idx[np.argsort([drawing_hash(i) for i in ids[idx]], kind="stable")]
-        mask[ranked[:k]] = True
-    return mask
+def heldout_mask(ids, fraction: float = HELDOUT_FRACTION) -> np.ndarray:
+    """True for the drawings to hold out: those whose :func:`drawing_hash` falls in the lowest
+    ``fraction`` of its range. Each drawing's fate depends on its id alone, so a drawing held
+    out once is held out in every later fine-tuning, however many drawings are saved since:
+    no copy is ever trained on a drawing another copy was measured on."""
+    limit = fraction * 2 ** 32
+    return np.array([drawing_hash(i) < limit for i in np.asarray(ids).tolist()], dtype=bool)
 
 
 def repeats(n_drawings: int, mix_images: int) -> int:
@@ -75,7 +71,7 @@ def split_drawings(drawings: data.Dataset, classes: int) -> tuple[data.Dataset, 
     if classes == 2 and len(drawings):
         keep = np.isin(drawings.labels, (0, 1))
         drawings, ids = drawings.subset(keep), ids[keep]
-    mask = heldout_mask(ids, drawings.labels) if len(drawings) else np.zeros(0, bool)
+    mask = heldout_mask(ids)
     return (drawings.subset(~mask, "drawings (fine-tuning)"), drawings.subset(mask, "drawings (held out)"),
             [int(i) for i in ids[mask]])
 

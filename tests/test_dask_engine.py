@@ -137,6 +137,49 @@ print(json.dumps({"final": final, "seen": [e["type"] for e in seen],
 """
 
 
+def test_fine_tuning_runs_on_the_cluster_from_the_servers_base_model(engine):
+    """A fine-tuning job of each kind (issue 17 item 4): the base model's folder and the held-out
+    drawings travel to the worker (it has neither), the copy comes back into this store, and its
+    before/after figures are the two models' accuracies recomputed here. The bases are trained on
+    the cluster too, so this process never imports TensorFlow."""
+    from digitlab import finetune, room
+
+    ds = data.load_sample()
+    idx = np.random.default_rng(5).choice(len(ds), 160, replace=False)
+    drawings = data.Dataset(ds.images[idx][:, :, ::-1].copy(), ds.labels[idx], name="drawings", source="room",
+                            meta={"ids": list(range(500, 660))})
+    bases = {}
+    for kind, preset, cfg in KINDS:
+        jid = f"ftbase-{kind}"
+        engine.start(job(jid, kind, preset, **cfg))
+        bases[kind] = collect(engine, {}, finished(jid))[jid][-1]["model"]
+    plans = {kind: finetune.plan(name, drawings, epochs=1 if kind != "numpy-binary" else 10)
+             for kind, name in bases.items()}
+    for kind, p in plans.items():
+        engine.start({**job(f"ft-{kind}", kind, None), "config": p["config"], "data": p["data"],
+                      "finetune": p["finetune"]})
+    away = []  # once the jobs are sent, the server's base folders and held-out files are moved away:
+    for p in plans.values():  # the workers can only be using the copies that travelled
+        for path in (Path(p["finetune"]["base_dir"]), Path(p["finetune"]["heldout"])):
+            if path not in away:  # the 10-class kinds share one held-out file (named by its content)
+                path.rename(f"{path}.away")
+                away.append(path)
+    try:
+        evs = collect(engine, {}, finished(*[f"ft-{k}" for k in plans]))
+    finally:
+        for path in away:
+            Path(f"{path}.away").rename(path)
+    for kind, p in plans.items():
+        final = evs[f"ft-{kind}"][-1]
+        assert final["type"] == "done", final
+        meta = store.load_meta(final["model"])
+        assert final["model"].startswith(f"{bases[kind]}-ft") and meta["finetune"]["base"] == bases[kind]
+        held = data.load(p["finetune"]["heldout"])
+        for side, name in (("before", bases[kind]), ("after", final["model"])):
+            assert meta["finetune"][side]["heldout_accuracy"] == pytest.approx(evaluate(store.load(name), held)["accuracy"])
+    assert "tensorflow" not in sys.modules and "keras" not in sys.modules
+
+
 def test_run_job_on_dask_saves_a_keras_model_in_a_server_without_tensorflow(cluster, home):
     r = subprocess.run([sys.executable, "-c", CLI, cluster.scheduler_address], cwd=REPO, capture_output=True,
                        text=True, timeout=SAFETY_S, env={**os.environ, "DIGITLAB_HOME": str(home)})

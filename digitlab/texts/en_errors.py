@@ -171,7 +171,7 @@ T = {
     "err.setting.not_whole": "{name} must be a whole number of at least {minimum}, not {value!r}: using {default}",
     "err.setting.not_number": "{name} must be a number of at least {minimum}, not {value!r}: using {default}",
     "err.finetune.too_few_drawings": "fine-tuning needs at least {need_train} drawings to train on and "
-    "{need_heldout} to hold out (of the digits {digits}; a quarter of each digit's drawings is held out): there are "
+    "{need_heldout} to hold out (of the digits {digits}; about one drawing in four is held out): there are "
     "{train} and {heldout}. Save some more drawings on the Draw page.",
     "err.finetune.base_gone": "the model {name!r} to fine-tune cannot be read any more: {reason}",
     "err.finetune.base_changed": "the model {name!r} was replaced after this fine-tuning was asked for; ask again",

@@ -186,7 +186,7 @@ T = {
     "err.setting.not_whole": "{name} debe ser un número entero de al menos {minimum}, no {value!r}: se usa {default}",
     "err.setting.not_number": "{name} debe ser un número de al menos {minimum}, no {value!r}: se usa {default}",
     "err.finetune.too_few_drawings": "para afinar hacen falta al menos {need_train} dibujos para entrenar y "
-    "{need_heldout} apartados (de los dígitos {digits}; se aparta una cuarta parte de los dibujos de cada dígito): "
+    "{need_heldout} apartados (de los dígitos {digits}; se aparta más o menos uno de cada cuatro dibujos): "
     "hay {train} y {heldout}. Guarda algunos dibujos más en la página Dibujar.",
     "err.finetune.base_gone": "el modelo {name!r} que se iba a afinar ya no se puede leer: {reason}",
     "err.finetune.base_changed": "el modelo {name!r} se sustituyó después de pedir este afinado; pídelo otra vez",
