@@ -2,6 +2,7 @@
 
     python -m digitlab info --data SOURCE [--json]
     python -m digitlab train --model KIND [--preset P] [--epochs N] [--data SOURCE] [--name NAME] [--set KEY=VALUE ...] [--quiet] [--dask ADDRESS]
+    python -m digitlab finetune --model NAME [--drawings room|SOURCE] [--owner NAME] [--epochs N] [--name NAME] [--json] [--dask ADDRESS]
     python -m digitlab evaluate --model NAME --data SOURCE [--json]
     python -m digitlab predict IMAGE.png [--model NAME] [--json]
     python -m digitlab explain IMAGE.png --model NAME [--json] [--target K] [--eps E] [--step S]
@@ -26,6 +27,7 @@ import sys
 from . import data, models, store
 from .gradients import ExplainError
 from .engine_dask import DaskError  # distributed itself is imported only by a --dask run
+from .errors import DigitLabError
 
 
 class UsageError(Exception):
@@ -58,8 +60,6 @@ def _parse_sets(pairs) -> dict:
 
 def cmd_train(args) -> int:
     """Train in this process (the CLI is not the Streamlit server) with the worker's job code."""
-    from . import training
-
     overrides = _parse_sets(args.set)
     if args.epochs is not None:
         field = "iterations" if args.model == "numpy-binary" else "epochs"
@@ -70,26 +70,69 @@ def cmd_train(args) -> int:
     job = {"id": "cli", "kind": args.model, "preset": args.preset, "config": overrides, "data": args.data,
            "name": args.name, "seed": args.seed, "test": args.test}
 
-    progress = _ProgressPrinter(getattr(cfg, "epochs", None), quiet=args.quiet)
-    try:
-        if args.dask:
-            from .engine_dask import run_job_on_dask  # imports distributed only when asked
-
-            final = run_job_on_dask(args.dask, job, progress)
-        else:
-            final = training.run_job(job, progress, lambda: False)
-    except KeyboardInterrupt:
-        progress.end_bar()
-        print("interrupted; nothing saved", file=sys.stderr)
+    final = _run(job, getattr(cfg, "epochs", None), args)
+    if final is None:
         return 130
-    finally:
-        progress.end_bar()
     if args.json:
         print(json.dumps({"model": final["model"], "state": final["type"], "metrics": final["metrics"]}))
     else:
         m = final["metrics"]
         extra = f", test accuracy {m['test_accuracy']:.4f}" if m.get("test_accuracy") is not None else ""
         print(f"saved {final['model']}: validation accuracy {_fmt(m.get('val_accuracy'))}{extra}")
+    return 0
+
+
+def _run(job: dict, epochs: int | None, args) -> dict | None:
+    """Run ``job`` here, or on ``args.dask``'s cluster, with the progress printer; its final
+    event, or None when Ctrl-C interrupted it (nothing saved)."""
+    from . import training
+
+    progress = _ProgressPrinter(epochs, quiet=args.quiet)
+    try:
+        if args.dask:
+            from .engine_dask import run_job_on_dask  # imports distributed only when asked
+
+            return run_job_on_dask(args.dask, job, progress)
+        return training.run_job(job, progress, lambda: False)
+    except KeyboardInterrupt:
+        progress.end_bar()
+        print("interrupted; nothing saved", file=sys.stderr)
+        return None
+    finally:
+        progress.end_bar()
+
+
+def cmd_finetune(args) -> int:
+    """Fine-tune a copy of a stored model on the room's drawings (or a labelled dataset's images)."""
+    from . import finetune, room
+    from .evaluation import official_test_path
+
+    if args.drawings == "room":
+        drawings = room.Room().drawings_dataset(args.owner)
+    else:
+        drawings = data.load(args.drawings)
+        if not drawings.has_labels:
+            raise data.DataError(f"{drawings.name} has no labels; fine-tuning needs labelled drawings")
+        ids = drawings.meta.get("ids") or list(range(1, len(drawings) + 1))  # held out by row number
+        drawings = data.Dataset(drawings.images, drawings.labels, drawings.name, drawings.source,
+                                {**drawings.meta, "ids": ids})
+    plan = finetune.plan(args.model, drawings, owner=args.owner, epochs=args.epochs)  # errors before any work
+    test = args.test if args.test is not None else (str(official_test_path()) if official_test_path() else None)
+    job = {"id": "cli", "kind": plan["kind"], "preset": None, "config": plan["config"], "data": plan["data"],
+           "name": args.name, "seed": args.seed, "test": test, "finetune": plan["finetune"]}
+    final = _run(job, plan["config"].get("epochs"), args)
+    if final is None:
+        return 130
+    ft = store.load_meta(final["model"])["finetune"] if final["model"] else None
+    if args.json:
+        print(json.dumps({"model": final["model"], "state": final["type"], "finetune": ft}))
+    elif ft:
+        b, a = ft["before"], ft["after"]
+        print(f"saved {final['model']} (from {ft['base']}, {ft['n_drawings']} drawings): held-out drawings "
+              f"({ft['n_heldout']}) {_fmt(b['heldout_accuracy'])} -> {_fmt(a['heldout_accuracy'])}, official test set "
+              f"{_fmt(b['test_accuracy'])} -> {_fmt(a['test_accuracy'])}")
+    else:
+        print("stopped before the first epoch; nothing saved")
     return 0
 
 
@@ -281,6 +324,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:PORT)")
     q.set_defaults(func=cmd_train)
 
+    q = sub.add_parser("finetune", help="train a copy of a stored model on the room's drawings")
+    q.add_argument("--model", required=True, help="store name of the model to copy (it is not changed)")
+    q.add_argument("--drawings", default="room", help="'room' (the saved drawings, default) or labelled data")
+    q.add_argument("--owner", default=None, help="only this participant's drawings (default: everyone's)")
+    q.add_argument("--epochs", type=int, default=None, help="epochs (numpy-binary: iterations); default: the kind's")
+    q.add_argument("--name", default=None, help="store name of the copy (default: MODEL-ft)")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--test", default=None, help="labelled test data (default: the official test set when there)")
+    q.add_argument("--json", action="store_true", help='one JSON object: {"model", "state", "finetune"}')
+    q.add_argument("--quiet", action="store_true", help="no progress bar or lines: only the final result")
+    q.add_argument("--dask", default=None, metavar="ADDRESS", help="run it on the Dask cluster at ADDRESS")
+    q.set_defaults(func=cmd_finetune)
+
     q = sub.add_parser("evaluate", help="accuracy and per-class report of a stored model")
     q.add_argument("--model", required=True, help="store name")
     q.add_argument("--data", required=True, help="labelled data (as for info)")
@@ -318,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
 # errors that mean "the user's input is wrong": one line, exit 2
 USER_ERRORS: tuple[type[BaseException], ...] = (data.DataError, UsageError, FileNotFoundError, models.ConfigError,
                                                 store.StoreError, IsADirectoryError, PermissionError, ExplainError,
-                                                DaskError)
+                                                DaskError, DigitLabError)
 
 
 def main(argv=None) -> int:

@@ -99,6 +99,7 @@ def plan(base: str, drawings: data.Dataset, *, owner=None, epochs: int | None = 
 
     Raises ModelNotFoundError / CorruptModelError for the base, :class:`FineTuneError` when
     either side would have too few drawings, ConfigError for bad ``epochs``."""
+    folder = store.model_folder(base)  # ModelNotFoundError says "no model named ..."
     meta = store.load_meta(base)
     kind = models.get_kind(meta["kind"])
     train_d, held, held_ids = split_drawings(drawings, kind.classes)
@@ -110,7 +111,7 @@ def plan(base: str, drawings: data.Dataset, *, owner=None, epochs: int | None = 
     return {
         "kind": kind.kind, "config": base_config(meta, epochs), "data": store.save_dataset(train_d),
         "finetune": {
-            "base": base, "base_created": meta.get("created"), "base_dir": str(store.model_folder(base)),
+            "base": base, "base_created": meta.get("created"), "base_dir": str(folder),
             "heldout": store.save_dataset(held), "heldout_ids": held_ids, "mix": "sample", "mix_images": int(mix_images),
             "repeat": r, "owner": owner, "n_drawings": len(train_d), "n_heldout": len(held),
             "n_train": len(train_d) * r + int(mix_images), "name_hint": f"{base}-ft",

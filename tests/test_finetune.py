@@ -10,6 +10,7 @@ models; Stop, a deleted or replaced base, too few drawings are clear outcomes. T
 fine-tuning is in tests/test_dask_engine.py.
 """
 import hashlib
+import json
 
 import numpy as np
 import pytest
@@ -244,6 +245,46 @@ def test_fine_tuning_on_mirrored_digits_reads_held_out_mirrored_digits_better(ho
     ft = store.load_meta(final["model"])["finetune"]
     assert ft["n_heldout"] >= 60
     assert ft["after"]["heldout_accuracy"] > ft["before"]["heldout_accuracy"] + 0.15, ft
+
+
+# ---------------------------------------------------------------- the CLI
+
+
+def test_cli_finetune_on_the_rooms_drawings_and_on_a_file(home, drawings, tmp_path, capsys):
+    name = jobs.run_job({"id": "c", "kind": "numpy-mlp", "config": {"epochs": 1}, "data": "sample", "name": "base-cli",
+                         "seed": 0, "test": None}, lambda e: None, lambda: False)["model"]
+    assert main(["finetune", "--model", name, "--json", "--quiet", "--test", ""]) == 0  # the room's drawings
+    out = json.loads(capsys.readouterr().out)
+    assert out["state"] == "done" and out["finetune"]["base"] == name and out["finetune"]["n_drawings"] > 0
+    assert out["finetune"]["after"]["test_accuracy"] is None  # --test "": none measured
+    assert store.load_meta(out["model"])["finetune"] == out["finetune"]
+
+    assert main(["finetune", "--model", name, "--owner", "ana", "--quiet", "--name", "cli-copy", "--epochs", "2"]) == 0
+    line = capsys.readouterr().out
+    assert line.startswith("saved cli-copy (from base-cli, ") and "held-out drawings" in line
+    meta = store.load_meta("cli-copy")
+    assert meta["epochs"] == 2 and meta["finetune"]["owner"] == "ana"
+    assert meta["finetune"]["n_drawings"] + meta["finetune"]["n_heldout"] == 60  # Ana's half of the room's 120
+
+    images, labels = mirrored(60, seed=9)
+    path = tmp_path / "scans.npz"
+    data.save_npz(data.Dataset(images, labels, name="scans", source="file"), path)
+    assert main(["finetune", "--model", name, "--drawings", str(path), "--json", "--quiet", "--test", ""]) == 0
+    assert json.loads(capsys.readouterr().out)["finetune"]["n_heldout"] >= finetune.MIN_HELDOUT
+
+
+def test_cli_finetune_errors_are_one_line_and_status_2(home, capsys, tmp_path):
+    assert main(["finetune", "--model", "no-such-model", "--quiet"]) == 2
+    assert "no model named 'no-such-model'" in capsys.readouterr().err
+    name = "base-cli" if store.exists("base-cli") else jobs.run_job(
+        {"id": "c", "kind": "numpy-mlp", "config": {"epochs": 1}, "data": "sample", "name": "base-cli", "seed": 0,
+         "test": None}, lambda e: None, lambda: False)["model"]
+    images, labels = mirrored(5, seed=9)
+    path = tmp_path / "few.npz"
+    data.save_npz(data.Dataset(images, labels, name="few", source="file"), path)
+    assert main(["finetune", "--model", name, "--drawings", str(path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: fine-tuning needs at least 10 drawings") and err.count("\n") == 1
 
 
 # ---------------------------------------------------------------- through the Worker's trainer processes
