@@ -247,6 +247,17 @@ def test_fine_tuning_on_mirrored_digits_reads_held_out_mirrored_digits_better(ho
     assert ft["after"]["heldout_accuracy"] > ft["before"]["heldout_accuracy"] + 0.15, ft
 
 
+def test_a_base_stored_without_its_settings_fine_tunes_in_its_own_shape(home, drawings):
+    """A model saved by hand (a notebook, a benchmark) has no config in its meta: the defaults
+    would say 128 hidden units; the copy takes the base's shape from its weights."""
+    trained = models.get_kind("sklearn-mlp").train(models.config_for("sklearn-mlp", None, hidden=(24,), epochs=1),
+                                                   data.load_sample().subset(np.arange(1500)))
+    store.save("bare-sklearn", kind="sklearn-mlp", arrays=trained.arrays, spec=trained.spec)
+    final, _ = run(finetune.plan("bare-sklearn", drawings, epochs=1), test=None)
+    assert final["type"] == "done"
+    assert store.read_folder(store.model_folder(final["model"]))[1]["coef0"].shape == (784, 24)
+
+
 # ---------------------------------------------------------------- the CLI
 
 

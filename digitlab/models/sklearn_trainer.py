@@ -8,6 +8,7 @@ runs them in NumPy), never pickled.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -98,6 +99,9 @@ def finetune_sklearn_mlp(cfg: SklearnMLPConfig, train_ds, val_ds=None, *, base: 
     builds its arrays, the stored ones are copied into them, and the optimiser built by that call
     is dropped (the next ``partial_fit`` makes a fresh one over the copied weights). lbfgs has no
     ``partial_fit``: a base trained with it is fine-tuned with adam (the registry's overrides)."""
+    n = int(base.spec["n_layers"])  # the network's shape and inputs are the base's, whatever its meta's settings say
+    cfg = dataclasses.replace(cfg, hidden=tuple(int(base.arrays[f"coef{i}"].shape[1]) for i in range(n - 1)),
+                              activation=base.spec["activation"], scale_pixels=bool(base.spec["scale_pixels"]))
     return _train(cfg, train_ds, val_ds, seed=seed, callback=callback, should_stop=should_stop, start=base.arrays)
 
 
