@@ -116,10 +116,12 @@ def _evaluation(name: str, meta_stamp, ds, ds_stamp) -> dict:
     with _lock:
         e = _evals.get(name)
         if e is None or e["meta"] != meta_stamp or e["db"] != ds_stamp[2]:
-            e = {"meta": meta_stamp, "db": ds_stamp[2], "drawings": None, "pred": {}, "error": None}
+            e = {"meta": meta_stamp, "db": ds_stamp[2], "drawings": None, "pred": {}, "error": None, "seen": set()}
             try:
                 m = store.load(name)
                 e["params"], e["classes"] = param_count(m), m.classes
+                # a fine-tuned copy is scored only on the drawings it did not train on
+                e["seen"] = set((m.meta.get("finetune") or {}).get("trained_ids") or ())
             except Exception as ex:  # noqa: BLE001 - one broken model must not hide the others
                 e["error"] = f"{type(ex).__name__}: {ex}"
                 e["drawings"] = ds_stamp
@@ -128,8 +130,9 @@ def _evaluation(name: str, meta_stamp, ds, ds_stamp) -> dict:
             _evals[name] = e
         if e["drawings"] == ds_stamp:
             return e["ev"]
-        keep = _readable(e["classes"], ds.labels)
-        ids = np.asarray(ds.meta.get("ids") or [], np.int64)[keep]
+        all_ids = np.asarray(ds.meta.get("ids") or [], np.int64)
+        keep = _readable(e["classes"], ds.labels) & np.array([i not in e["seen"] for i in all_ids.tolist()], bool)
+        ids = all_ids[keep]
         x, y = ds.images[keep], ds.labels[keep]
         known = e["pred"]
         new = np.array([i not in known for i in ids.tolist()], bool)

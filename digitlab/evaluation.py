@@ -98,8 +98,22 @@ def load_set(which: str, meta: dict, drawings: data.Dataset | None = None) -> da
     if which == "drawings":
         if drawings is None:
             raise data.NoImagesError("data.no_images", file="drawings")
-        return drawings
+        return unseen_drawings(meta, drawings)
     raise ValueError(f"unknown evaluation set {which!r} (one of {', '.join(SETS)})")
+
+
+def unseen_drawings(meta: dict, drawings: data.Dataset) -> data.Dataset:
+    """The drawings a model did not train on: all of them, but for a fine-tuned copy
+    (:mod:`digitlab.finetune`) those whose ids it trained on. Scoring a copy on the drawings it
+    learnt from would flatter it (the Class page's leaderboard, Inspect's "drawings" set)."""
+    seen = set(((meta or {}).get("finetune") or {}).get("trained_ids") or ())
+    if not seen or not len(drawings):
+        return drawings
+    ids = drawings.meta.get("ids") or []
+    keep = np.array([i not in seen for i in ids], bool)
+    out = drawings.subset(keep)
+    out.meta["ids"] = [i for i, k in zip(ids, keep) if k]
+    return out
 
 
 def for_model(ds: data.Dataset, classes: int) -> data.Dataset:

@@ -16,8 +16,10 @@ engine): :func:`plan` (in the server) turns "fine-tune model X on these drawings
 job; the trainer (:func:`digitlab.jobs.train_job`) sees its ``finetune`` field, loads the
 base with :func:`load_base` and the data with :func:`load_sets`, and calls the kind's
 finetuner (:attr:`digitlab.models.ModelKind.finetuner_path`). The base model is never
-changed; the copy is a new model whose ``meta["finetune"]`` holds what it came from and the
-before/after figures (:func:`before_after`). See docs/architecture.md, "Fine-tuning".
+changed; the copy is a new model whose ``meta["finetune"]`` holds what it came from, the ids of
+the drawings it trained on (``trained_ids``: the Class page's leaderboard and Inspect measure
+it only on the others, :func:`digitlab.evaluation.unseen_drawings`) and the before/after
+figures (:func:`before_after`). See docs/architecture.md, "Fine-tuning on the room's handwriting".
 """
 from __future__ import annotations
 
@@ -72,8 +74,9 @@ def split_drawings(drawings: data.Dataset, classes: int) -> tuple[data.Dataset, 
         keep = np.isin(drawings.labels, (0, 1))
         drawings, ids = drawings.subset(keep), ids[keep]
     mask = heldout_mask(ids)
-    return (drawings.subset(~mask, "drawings (fine-tuning)"), drawings.subset(mask, "drawings (held out)"),
-            [int(i) for i in ids[mask]])
+    train_d, held = drawings.subset(~mask, "drawings (fine-tuning)"), drawings.subset(mask, "drawings (held out)")
+    train_d.meta["ids"], held.meta["ids"] = [int(i) for i in ids[~mask]], [int(i) for i in ids[mask]]
+    return train_d, held, held.meta["ids"]
 
 
 def base_config(meta: dict, epochs: int | None = None) -> dict:
@@ -112,7 +115,7 @@ def plan(base: str, drawings: data.Dataset, *, owner=None, epochs: int | None = 
         "kind": kind.kind, "config": base_config(meta, epochs), "data": store.save_dataset(train_d),
         "finetune": {
             "base": base, "base_created": meta.get("created"), "base_dir": str(folder),
-            "heldout": store.save_dataset(held), "heldout_ids": held_ids, "mix": "sample", "mix_images": int(mix_images),
+            "heldout": store.save_dataset(held), "heldout_ids": held_ids, "trained_ids": train_d.meta["ids"], "mix": "sample", "mix_images": int(mix_images),
             "repeat": r, "owner": owner, "n_drawings": len(train_d), "n_heldout": len(held),
             "n_train": len(train_d) * r + int(mix_images), "name_hint": f"{base}-ft",
         },
@@ -165,7 +168,7 @@ def before_after(ft: dict, base: Base, heldout: data.Dataset, after: dict, test_
             before["test_accuracy"] = known["test_accuracy"]
         else:
             before["test_accuracy"] = evaluate(base_pred, data.load(str(test_spec)))["accuracy"]
-    keep = ("base", "base_created", "heldout_ids", "mix", "mix_images", "repeat", "owner", "n_drawings", "n_heldout")
+    keep = ("base", "base_created", "heldout_ids", "trained_ids", "mix", "mix_images", "repeat", "owner", "n_drawings", "n_heldout")
     return {**{k: ft.get(k) for k in keep}, "before": before,
             "after": {"heldout_accuracy": after.get("val_accuracy"), "test_accuracy": after.get("test_accuracy")}}
 

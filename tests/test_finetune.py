@@ -258,6 +258,24 @@ def test_a_base_stored_without_its_settings_fine_tunes_in_its_own_shape(home, dr
     assert store.read_folder(store.model_folder(final["model"]))[1]["coef0"].shape == (784, 24)
 
 
+def test_the_class_page_and_inspect_score_a_copy_only_on_drawings_it_did_not_train_on(home, drawings):
+    from digitlab import classroom, evaluation
+
+    name = jobs.run_job({"id": "lb", "kind": "numpy-mlp", "config": {"epochs": 1}, "data": "sample", "name": "base-lb",
+                         "seed": 0, "test": None}, lambda e: None, lambda: False)["model"]
+    final, _ = run(finetune.plan(name, drawings), test=None)
+    ft = store.load_meta(final["model"])["finetune"]
+    assert sorted(ft["trained_ids"] + ft["heldout_ids"]) == sorted(drawings.meta["ids"])
+    rows = {r["name"]: r for r in classroom.leaderboard(room=room.Room())}
+    assert rows[name]["drawings_n"] == len(drawings)  # the base never saw them
+    assert rows[final["model"]]["drawings_n"] == ft["n_heldout"]  # the copy: only the held-out ones
+    copy_model = store.load(final["model"])
+    unseen = evaluation.load_set("drawings", copy_model.meta, drawings)
+    assert sorted(unseen.meta["ids"]) == sorted(ft["heldout_ids"])
+    assert rows[final["model"]]["drawings_accuracy"] == pytest.approx(ft["after"]["heldout_accuracy"])
+    assert len(evaluation.load_set("drawings", store.load(name).meta, drawings)) == len(drawings)
+
+
 # ---------------------------------------------------------------- the CLI
 
 
