@@ -107,7 +107,7 @@ def plan(base: str, drawings: data.Dataset, *, owner=None, epochs: int | None = 
     kind = models.get_kind(meta["kind"])
     train_d, held, held_ids = split_drawings(drawings, kind.classes)
     if len(train_d) < MIN_TRAIN or len(held) < MIN_HELDOUT:
-        raise FineTuneError("finetune.too_few_drawings", have=len(train_d) + len(held), train=len(train_d),
+        raise FineTuneError("finetune.too_few_drawings", train=len(train_d),
                             heldout=len(held), need_train=MIN_TRAIN, need_heldout=MIN_HELDOUT,
                             digits="0, 1" if kind.classes == 2 else "0-9")
     r = repeats(len(train_d), mix_images)
