@@ -13,7 +13,8 @@ to 2-D with scikit-learn:
 
 Results are cached in memory (:data:`CACHE_SIZE` maps, least recently used forgotten first),
 keyed by the stored model's name, creation time and weights' checksum (a retrained model is
-never served a stale map), the method, the seed and the digits' bytes.
+never served a stale map), the method, the seed and the digits' bytes. A map asked for again
+while it is being computed (two sessions, one model) is computed once; t-SNEs run one at a time.
 :func:`embedding_figure` draws the map with Plotly; :func:`map_digits` chooses the digits.
 """
 from __future__ import annotations
@@ -122,6 +123,12 @@ def fit_projection(acts: np.ndarray, method: str, seed: int):
 
 _cache: "OrderedDict[tuple, tuple[object, Embedding]]" = OrderedDict()
 _cache_lock = threading.Lock()
+_computing: dict[tuple, threading.Lock] = {}  # one lock per map being computed: asked twice, computed once
+# t-SNE holds a core for 19-66 s (2,000 digits): in a room, many people opening the map at once
+# would otherwise run as many of them side by side in the server, starving every page's reruns.
+# One at a time; the PCA maps (~2 s) do not wait behind them.
+TSNE_AT_ONCE = 1
+_tsne_slots = threading.BoundedSemaphore(TSNE_AT_ONCE)
 
 
 def model_key(model) -> tuple:
@@ -155,20 +162,46 @@ def embedding(model, images, labels=None, *, method: str = "pca", seed: int = 0,
     if len(images) < MIN_IMAGES:
         raise ExplainError("explain.too_few_images", n=len(images), min=MIN_IMAGES)
     key = (model_key(model), method, int(seed), _data_key(images, labels))
+    if not cache:
+        return _compute(model, images, labels, method, int(seed))
+    hit = _cached(key)
+    if hit is not None:
+        return hit
     with _cache_lock:
-        hit = _cache.get(key) if cache else None
+        computing = _computing.setdefault(key, threading.Lock())
+    with computing:  # a second session asking for the same map waits for the first's, then reads it
+        hit = _cached(key)
+        if hit is not None:
+            return hit
+        try:
+            emb = _compute(model, images, labels, method, int(seed))
+            with _cache_lock:  # the entry keeps the model: a bare predictor's id stays its own
+                _cache[key] = (model, emb)
+                while len(_cache) > CACHE_SIZE:
+                    _cache.popitem(last=False)
+        finally:
+            with _cache_lock:
+                _computing.pop(key, None)
+    return emb
+
+
+def _cached(key) -> Embedding | None:
+    with _cache_lock:
+        hit = _cache.get(key)
         if hit is not None:
             _cache.move_to_end(key)
             return hit[1]
+    return None
+
+
+def _compute(model, images, labels, method: str, seed: int) -> Embedding:
     acts = hidden_activations(model, images)
-    points, pca = fit_projection(acts, method, int(seed))
-    emb = Embedding(points, labels.copy(), acts, method, int(seed), pca)
-    if cache:
-        with _cache_lock:  # the entry keeps the model: a bare predictor's id stays its own
-            _cache[key] = (model, emb)
-            while len(_cache) > CACHE_SIZE:
-                _cache.popitem(last=False)
-    return emb
+    if method == "tsne":
+        with _tsne_slots:  # one t-SNE at a time in this process (see TSNE_AT_ONCE)
+            points, pca = fit_projection(acts, method, seed)
+    else:
+        points, pca = fit_projection(acts, method, seed)
+    return Embedding(points, labels.copy(), acts, method, seed, pca)
 
 
 def map_digits(n: int = 2000, seed: int = 0):

@@ -390,6 +390,46 @@ def test_the_cache_serves_the_same_map_without_recomputing(stored, tiny_data, mo
     assert len(calls) == 5 + embedding.CACHE_SIZE  # the first map was forgotten, so computed again
 
 
+def test_a_map_asked_for_by_many_sessions_at_once_is_computed_once_and_tsnes_take_turns(stored, tiny_data,
+                                                                                         monkeypatch):
+    """A room opening one model's map together: one computation, everyone gets its result; and
+    t-SNEs of different maps never run side by side in the server (they hold a core for 20-60 s)."""
+    import threading
+    import time
+
+    calls, running, most = [], [0], [0]
+    lock = threading.Lock()
+
+    def slow_fit(acts, method, seed):
+        with lock:
+            calls.append((method, seed))
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.3)
+        with lock:
+            running[0] -= 1
+        return np.zeros((len(acts), 2), np.float32), None
+
+    monkeypatch.setattr(embedding, "fit_projection", slow_fit)
+    monkeypatch.setattr(embedding, "_cache", type(embedding._cache)())
+    imgs, labels = tiny_data[1].images[:50], tiny_data[1].labels[:50]
+    got = [None] * 6
+
+    def ask(i, seed):
+        got[i] = embedding.embedding(stored["mlp"], imgs, labels, method="tsne", seed=seed)
+
+    threads = [threading.Thread(target=ask, args=(i, 0)) for i in range(4)]  # four sessions, one map
+    threads += [threading.Thread(target=ask, args=(4 + i, 10 + i)) for i in range(2)]  # two other maps
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(calls) == [("tsne", 0), ("tsne", 10), ("tsne", 11)]  # each map computed once
+    assert all(g is got[0] for g in got[:4]) and got[4] is not got[0]
+    assert most[0] == embedding.TSNE_AT_ONCE == 1  # never two t-SNEs at once
+    assert not embedding._computing  # nothing left behind
+
+
 def test_a_retrained_model_gets_a_new_cache_key(stored):
     m = stored["keras"]
     net = tutorial_cnn(seed=4)
