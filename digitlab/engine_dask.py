@@ -317,6 +317,8 @@ class DaskEngine:
             if payload is not None:
                 self._events.put({"type": "phase", "phase": "saving", "job": t.job["id"], "t": time.time()})
                 payload["meta"]["dataset"]["spec"] = t.job.get("data") or "sample"  # not the worker's copy
+                if payload["meta"].get("finetune"):  # nor its copy of the held-out drawings
+                    payload["meta"]["finetune"]["heldout"] = t.job["finetune"]["heldout"]
                 with home_env(t.job.get("home")):
                     final = {**final, "model": jobs.save(t.job, payload)}
                 if payload["meta"].get("train_seconds") is not None:

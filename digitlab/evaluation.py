@@ -68,7 +68,11 @@ def evaluate(predictor: "Predictor", ds: data.Dataset) -> dict:
 
 def validation_set(meta: dict) -> data.Dataset:
     """The validation split a stored model was measured on, rebuilt from its metadata
-    (dataset spec, seed, val_fraction): the same seeded split the trainer made."""
+    (dataset spec, seed, val_fraction): the same seeded split the trainer made. A fine-tuned
+    copy's validation set is its held-out drawings (:mod:`digitlab.finetune`)."""
+    heldout = (meta.get("finetune") or {}).get("heldout")
+    if heldout:
+        return data.load(str(heldout))
     ds_meta = meta.get("dataset") or {}
     spec = ds_meta.get("spec") or "sample"
     cfg = meta.get("config") or {}

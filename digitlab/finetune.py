@@ -168,7 +168,7 @@ def before_after(ft: dict, base: Base, heldout: data.Dataset, after: dict, test_
             before["test_accuracy"] = known["test_accuracy"]
         else:
             before["test_accuracy"] = evaluate(base_pred, data.load(str(test_spec)))["accuracy"]
-    keep = ("base", "base_created", "heldout_ids", "trained_ids", "mix", "mix_images", "repeat", "owner", "n_drawings", "n_heldout")
+    keep = ("base", "base_created", "heldout", "heldout_ids", "trained_ids", "mix", "mix_images", "repeat", "owner", "n_drawings", "n_heldout")
     return {**{k: ft.get(k) for k in keep}, "before": before,
             "after": {"heldout_accuracy": after.get("val_accuracy"), "test_accuracy": after.get("test_accuracy")}}
 

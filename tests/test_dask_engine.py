@@ -176,6 +176,7 @@ def test_fine_tuning_runs_on_the_cluster_from_the_servers_base_model(engine):
         meta = store.load_meta(final["model"])
         assert final["model"].startswith(f"{bases[kind]}-ft") and meta["finetune"]["base"] == bases[kind]
         held = data.load(p["finetune"]["heldout"])
+        assert meta["finetune"]["heldout"] == p["finetune"]["heldout"]  # the server's file, not the worker's copy
         for side, name in (("before", bases[kind]), ("after", final["model"])):
             assert meta["finetune"][side]["heldout_accuracy"] == pytest.approx(evaluate(store.load(name), held)["accuracy"])
     assert had_tf or ("tensorflow" not in sys.modules and "keras" not in sys.modules)

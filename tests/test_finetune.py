@@ -106,6 +106,8 @@ def test_every_kind_fine_tunes_a_copy_and_says_before_and_after(base, drawings):
     assert ft["before"]["heldout_accuracy"] == pytest.approx(evaluate(base_model.predictor, held)["accuracy"])
     assert ft["after"]["heldout_accuracy"] == pytest.approx(evaluate(copy_model.predictor, held)["accuracy"])
     assert meta["metrics"]["val_accuracy"] == ft["after"]["heldout_accuracy"]  # the live view's curve ends there
+    from digitlab.evaluation import validation_set  # Inspect's "validation" set of a copy: its held-out drawings
+    assert np.array_equal(validation_set(meta).images, held.images)
     if official_test():
         test = data.load(official_test())
         assert ft["before"]["test_accuracy"] == pytest.approx(evaluate(base_model.predictor, test)["accuracy"])
