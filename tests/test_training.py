@@ -281,6 +281,9 @@ def test_keras_job_in_the_worker(worker, home):
     assert m.kind == "keras-cnn" and m.net is not None
     assert m.predict_proba(np.zeros((1, 28, 28), np.uint8)).shape == (1, 10)
     assert store.keras_path("kcnn").suffix == ".keras"
+    # saved without Adam's state (3x the weights' size before): about the weights' own size
+    weights = store.payload_file(store.model_folder("kcnn"), m.meta, "weights")
+    assert store.keras_path("kcnn").stat().st_size < 1.3 * weights.stat().st_size
 
 
 def test_keras_job_stops_fast(worker):

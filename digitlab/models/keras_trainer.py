@@ -167,7 +167,18 @@ def _fit(model, cfg: KerasCNNConfig, train_ds, val_ds, *, seed, callback, should
         model.fit(ds, epochs=cfg.epochs, verbose=0, callbacks=[progress])  # validation: in the callback
     net = Sequential.from_keras(model)
     return Trained(net_arrays(net), {"architecture": net.to_config()}, progress.history, progress.stopped,
-                   keras_model=model)
+                   keras_model=without_optimizer(model))
+
+
+def without_optimizer(model):
+    """An uncompiled copy of ``model`` with its weights, to be saved: Keras 3's ``.keras`` file
+    keeps a compiled model's optimizer state (Adam's two moments: 14 MB for the tutorial CNN
+    against 4.7 MB of weights) and has no ``include_optimizer=False``; nothing reads that state
+    (models are loaded with ``compile=False``; fine-tuning compiles a fresh optimiser). Rebuilt
+    from its config: ``keras.models.clone_model`` (Keras 3.15) copies the compiled optimiser too."""
+    copy = model.__class__.from_config(model.get_config())  # same layers and dtype policies, not compiled
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def load_keras(name: str):
