@@ -499,7 +499,7 @@ def _binary_job(name=None):
             "data": "sample", "name": name, "seed": 0, "test": None}
 
 
-def test_run_job_never_renames_a_chosen_name():
+def test_run_job_never_renames_a_chosen_name(monkeypatch):
     from digitlab import training
 
     first = training.run_job(_binary_job("mine"), lambda ev: None, lambda: False)
@@ -509,10 +509,13 @@ def test_run_job_never_renames_a_chosen_name():
         training.run_job(_binary_job("mine"), lambda ev: None, lambda: False)
     assert store.names() == ["mine"] and store.load_meta("mine")["created"] == created
     assert not [p for p in store.models_dir().iterdir() if p.name.startswith(".")]
-    # generated names get a unique suffix
+    # generated names get a unique suffix when two jobs end in the same second (the clock is held still here:
+    # two real jobs may cross a second boundary, which gave two different names and no suffix to test)
+    from digitlab import jobs
+    monkeypatch.setattr(jobs.time, "strftime", lambda fmt, *a: "20261203-014609")
     a = training.run_job(_binary_job(), lambda ev: None, lambda: False)["model"]
     b = training.run_job(_binary_job(), lambda ev: None, lambda: False)["model"]
-    assert a != b and a.startswith("numpy-binary-") and b.startswith(a)
+    assert a == "numpy-binary-20261203-014609" and b != a and b.startswith(a)
 
 
 def test_cli_train_refuses_a_taken_name_before_training(capsys):
