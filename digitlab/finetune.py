@@ -122,6 +122,44 @@ def plan(base: str, drawings: data.Dataset, *, owner=None, epochs: int | None = 
     }
 
 
+def preview(meta: dict, drawings: data.Dataset | None) -> dict:
+    """What fine-tuning the stored model ``meta`` on ``drawings`` would use, said before it is
+    asked for (the Inspect page's form): ``{"usable", "train", "heldout", "enough", "need_train",
+    "need_heldout", "digits", "epochs_field", "epochs", "epochs_range"}``. ``usable``: the
+    drawings the model reads (a 0-vs-1 net: the 0s and 1s); ``train``/``heldout``: how
+    :func:`split_drawings` divides them; ``epochs``: the default of ``epochs_field`` (``epochs``,
+    or ``iterations`` for the 0-vs-1 net) from :func:`base_config`, within ``epochs_range``."""
+    kind = models.get_kind(meta["kind"])
+    if drawings is None or not len(drawings):
+        usable = n_train = n_held = 0
+    else:
+        train_d, held, _ = split_drawings(drawings, kind.classes)
+        usable, n_train, n_held = len(train_d) + len(held), len(train_d), len(held)
+    cfg = base_config(meta)
+    field = "iterations" if "iterations" in cfg else "epochs"
+    lo, hi = next(i["range"] for i in models.field_info(kind.kind) if i["name"] == field)
+    return {"usable": usable, "train": n_train, "heldout": n_held,
+            "enough": n_train >= MIN_TRAIN and n_held >= MIN_HELDOUT, "need_train": MIN_TRAIN,
+            "need_heldout": MIN_HELDOUT, "digits": "0, 1" if kind.classes == 2 else "0-9",
+            "epochs_field": field, "epochs": int(cfg[field]), "epochs_range": (int(lo), int(hi))}
+
+
+def report(meta: dict) -> list[dict]:
+    """A fine-tuned copy's before/after table from its meta (``[]`` for a model that is not
+    one): a row ``{"set", "n", "before", "after", "change"}`` for the held-out drawings
+    (``set`` "heldout") and one for the official test set ("test", ``n`` None); accuracies
+    as fractions, ``change`` in percentage points (None when either side was not measured)."""
+    ft = meta.get("finetune") or {}
+    if not ft:
+        return []
+    rows = []
+    for which, key, n in (("heldout", "heldout_accuracy", ft.get("n_heldout")), ("test", "test_accuracy", None)):
+        before, after = (ft.get("before") or {}).get(key), (ft.get("after") or {}).get(key)
+        change = None if before is None or after is None else 100.0 * (float(after) - float(before))
+        rows.append({"set": which, "n": n, "before": before, "after": after, "change": change})
+    return rows
+
+
 # ---------------------------------------------------------------- the trainer's side
 
 

@@ -22,9 +22,11 @@ def fmt_secs(s) -> str:
     return "–" if s is None or not np.isfinite(s) else (f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min")
 
 
-def curve_labels(lang: str) -> dict:
+def curve_labels(lang: str, finetune: bool = False) -> dict:
+    """The curves' words; a fine-tuning job's validation curve is its held-out drawings'."""
     t = lambda k: texts.text(lang, k)  # noqa: E731
-    return {"train": t("viz.training"), "val": t("viz.validation"), "batch": t("viz.per_batch"),
+    return {"train": t("viz.training"), "val": t("finetune.heldout_curve" if finetune else "viz.validation"),
+            "batch": t("viz.per_batch"),
             "epoch": t("viz.epoch"), "loss": t("viz.loss"), "accuracy": t("viz.accuracy")}
 
 
@@ -53,7 +55,7 @@ def queued_text(s: dict, lang: str) -> str:
 
 def live_chart(s: dict, metric: str, epochs: int, lang: str, dark: bool = False) -> str:
     """A running job's loss or accuracy curve as an SVG image with alt text."""
-    labels = curve_labels(lang)
+    labels = curve_labels(lang, finetune=bool(s.get("finetune")))
     title = texts.text(lang, "train.loss_title" if metric == "loss" else "train.acc_title")
     traces = viz.curve_series(s["epochs"], s["batches"], metric=metric, labels=labels)
     svg = live_html.svg_chart(traces, title=title, x_title=labels["epoch"], y_title=labels[metric], x_max=epochs,
@@ -87,14 +89,17 @@ def panel(s: dict, lang: str = "en", dark: bool = False, now: float | None = Non
     left = elapsed * (1 - frac) / frac if frac > 0.01 else None
     label = texts.kind_label(lang, s["kind"])
     phase = s.get("phase") or "training"
+    ft = s.get("finetune")
     last_epoch = s["epochs"][-1] if s["epochs"] else {}
     metrics = [(t("train.m.epoch"), f"{p.get('epoch', 0)}/{epochs}"),
                (t("train.m.loss"), "–" if p.get("loss") is None else f"{p['loss']:.4f}"),
-               (t("train.m.val_acc"), texts.percent(lang, last_epoch.get("val_accuracy"))),
+               (t("finetune.m.heldout_acc" if ft else "train.m.val_acc"), texts.percent(lang, last_epoch.get("val_accuracy"))),
                (t("train.m.speed"), texts.number(lang, p.get("samples_per_s") or 0)),
                (t("train.m.left"), fmt_secs(left))]
+    if ft:  # "Fine-tuning a copy of X" (the base's name: plain text, the panel is escaped HTML)
+        label = t("finetune.running", base=ft.get("base"))
     status = (t("train.phase", kind=label, phase=phase_label(lang, phase)) if phase != "training"
-              else t("train.running", kind=label))
+              else (label if ft else t("train.running", kind=label)))
     return live_html.live_panel(status=status, fraction=frac, metrics=metrics,
                           charts=[live_chart(s, "loss", epochs, lang, dark), live_chart(s, "accuracy", epochs, lang, dark)])
 

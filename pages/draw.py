@@ -2,8 +2,8 @@
 import numpy as np
 import streamlit as st
 
-from digitlab import insight, preprocess, roles, store, viz
-from pages.common import active_jobs, error_text, guard, stored_models, t
+from digitlab import finetune, insight, preprocess, roles, store, viz
+from pages.common import active_jobs, error_text, guard, page_params, stored_models, t
 from pages.explain_view import loaded_models, why_section
 from pages.workshop import (drawings_scope, enabled, is_instructor, kaggle_csv, may_manage, owner_label,
                             participant, room, show_class_toggle, visible)
@@ -247,6 +247,10 @@ def my_drawings_section() -> None:
         with c2.popover(t("draw.clear_mine"), icon=":material/delete:"):
             st.button(t("draw.clear_mine_confirm", n=own), key="draw_clear_mine", type="primary",
                       on_click=_forget_mine)
+    if n >= finetune.MIN_TRAIN + finetune.MIN_HELDOUT and store_seen:  # enough to fine-tune a stored model on
+        st.caption(t("finetune.after_draw", n=n))
+        st.page_link("pages/inspect.py", label=t("finetune.go_inspect"), icon=":material/tune:",
+                     query_params=page_params())
 
 
 with guard():

@@ -5,6 +5,7 @@ import streamlit as st
 from digitlab import data, evaluation, insight, roles, store, texts, viz
 from pages.common import current_dataset, error_text, guard, lang, md, model_text, stored_models, t
 from pages.explain_view import loaded_models, saliency_view
+from pages.finetune_view import finetune_form, finetune_result
 from pages.workshop import (drawings_dataset, drawings_scope, enabled, is_instructor, may_manage, owner_label,
                             participant, show_class_toggle, visible)
 
@@ -103,12 +104,19 @@ elif roles.is_class_owner(meta.get("owner")):
 else:
     st.caption(t("inspect.not_yours", owner=md(owner_label(meta.get("owner")))))
 c = st.columns(4)
-c[0].metric(t("inspect.m.val"), texts.percent(lang(), met.get("val_accuracy")))
+c[0].metric(t("finetune.m.heldout_acc" if meta.get("finetune") else "inspect.m.val"),
+            texts.percent(lang(), met.get("val_accuracy")))  # a fine-tuned copy's validation: its held-out drawings
 c[1].metric(t("inspect.m.test"), texts.percent(lang(), met.get("test_accuracy")))
 c[2].metric(t("inspect.m.epochs"), meta.get("epochs", "–"))
 c[3].metric(t("inspect.m.time"), f"{meta.get('train_seconds', 0):.0f} s")
 if model.classes == 2:
     st.info(t("inspect.binary_note"))
+with guard():
+    finetune_result(meta)  # a fine-tuned copy: before and after, on held-out drawings and the test set
+    tune = st.expander(t("finetune.title"), key="inspect_finetune", on_change="rerun", icon=":material/tune:")
+    if tune.open:  # closed: no drawings read
+        with tune:
+            finetune_form(name, meta)
 
 tab_digit, tab_w, tab_cm, tab_curves = st.tabs(
     [t("inspect.tab.digit"), t("inspect.tab.weights"), t("inspect.tab.confusion"), t("inspect.tab.curves")])

@@ -4,7 +4,8 @@ import streamlit as st
 
 from digitlab import costs, errors, live, models, states, store, texts, training, viz
 from pages.common import (current_dataset, dataset_spec, error_text, failure_text, guard, lang, live_component,
-                          live_route, model_text, page_params, sample, setting_label, stored_models, t, worker)
+                          live_route, md, model_text, page_params, sample, setting_label, stored_models, t, worker)
+from pages.finetune_view import finetune_result
 from pages.workshop import enabled, is_instructor, participant, room, visible, visible_jobs
 
 st.title(t("train.title"))
@@ -157,6 +158,9 @@ def render_job(jid: str):
         st.info(t("train.job_unknown", job=f"`{jid}`"))  # a checked id, as code: plain text
         return
     state = s["state"]
+    ft = s.get("finetune")
+    if ft:  # a fine-tuning job (Inspect's "Fine-tune a copy")
+        st.markdown(t("finetune.job", base=md(ft.get("base")), n=ft.get("n_drawings"), heldout=ft.get("n_heldout")))
     if state in ACTIVE:  # one HTML block with SVG charts (Plotly redrawn twice a second costs ~0.3 core)
         st.html(live.panel(s, lang(), dark()))
     elif state == states.DONE:
@@ -175,9 +179,11 @@ def render_job(jid: str):
         else:
             st.error(t("train.error", msg=texts.error_message(LANG, code, s.get("error_params"), s.get("error"))))
     if state in (states.DONE, states.STOPPED) and s.get("model"):
+        if ft and store.exists(s["model"]):
+            finetune_result(store.load_meta(s["model"]))
         next_steps(s["model"])
     if state != states.RUNNING and (s["epochs"] or s["batches"]):  # a finished run: interactive Plotly
-        labels = live.curve_labels(lang())
+        labels = live.curve_labels(lang(), finetune=bool(ft))
         g1, g2 = st.columns(2)
         g1.plotly_chart(viz.training_curve(s["epochs"], s["batches"], metric="loss", title=t("train.loss_title"), labels=labels),
                         config=CHART_CFG, key=f"train_loss_{jid}")

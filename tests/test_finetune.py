@@ -172,6 +172,29 @@ def test_held_out_drawings_stay_held_out_when_more_are_saved():
     assert np.array_equal(finetune.heldout_mask(ids[::-1]), later[::-1])  # not on the order either
 
 
+def test_preview_says_what_plan_will_use_and_report_what_the_copy_measured(base, drawings):
+    """finetune.preview (Inspect's form) agrees with finetune.plan on the counts and settings, for
+    every kind; finetune.report (the before/after table) is the copy's meta, the change in points."""
+    kind, name = base
+    meta = store.load_meta(name)
+    pv = finetune.preview(meta, drawings)
+    plan = finetune.plan(name, drawings)
+    assert (pv["train"], pv["heldout"]) == (plan["finetune"]["n_drawings"], plan["finetune"]["n_heldout"])
+    assert pv["enough"] and pv["usable"] == pv["train"] + pv["heldout"]
+    assert pv["epochs"] == plan["config"][pv["epochs_field"]]
+    assert pv["epochs_field"] == ("iterations" if kind == "numpy-binary" else "epochs")
+    lo, hi = pv["epochs_range"]
+    assert lo <= pv["epochs"] <= hi
+    nothing = finetune.preview(meta, None)
+    assert (nothing["usable"], nothing["train"], nothing["heldout"], nothing["enough"]) == (0, 0, 0, False)
+    assert finetune.report(meta) == []  # a base is not a copy
+    copy = {"finetune": {"n_heldout": 9, "before": {"heldout_accuracy": 0.25, "test_accuracy": 0.9},
+                         "after": {"heldout_accuracy": 0.75, "test_accuracy": None}}}
+    held, test = finetune.report(copy)
+    assert held == {"set": "heldout", "n": 9, "before": 0.25, "after": 0.75, "change": pytest.approx(50.0)}
+    assert test["set"] == "test" and test["change"] is None  # one side not measured: no change to say
+
+
 def test_too_few_drawings_is_a_clear_error_saying_how_many(home, base):
     kind, name = base
     images, labels = mirrored(6, seed=3)

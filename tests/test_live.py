@@ -38,6 +38,20 @@ def test_panel_in_spanish_dark_and_queued_and_ended():
     assert live.panel({**running(), "state": "done"}, "en") == ""
 
 
+def test_panel_of_a_fine_tuning_job_names_its_base_and_held_out_drawings():
+    """A fine-tuning job (digitlab.finetune): "Fine-tuning a copy of <base>", its validation figure and
+    curve are the held-out drawings'; the base's name is a participant's text, escaped."""
+    s = {**running(), "finetune": {"base": "ana<b>-mlp", "n_drawings": 30, "n_heldout": 9}}
+    html = live.panel(s, "en", now=110.0)
+    assert "Fine-tuning a copy of ana&lt;b&gt;-mlp" in html and "<b>" not in html and "Training Multilayer" not in html
+    assert "Held-out accuracy" in html and "Validation accuracy" not in html
+    imgs = re.findall(r'<img alt="([^"]*)"', html)
+    assert "epoch 1: training 82, held-out drawings 80" in imgs[1]
+    es = live.panel(s, "es", now=110.0)
+    assert "Afinando una copia de ana&lt;b&gt;-mlp" in es and "Exactitud en reservados" in es
+    assert "Validation accuracy" in live.panel(running(), "en", now=110.0)  # an ordinary job: as before
+
+
 def test_panel_before_the_first_batch_and_with_a_diverged_loss():
     s = running()
     s.update(progress={}, epochs=[], batches=[])

@@ -90,4 +90,47 @@ T = {
     "why.map.source_sample": "the bundled sample's validation part",
     "why.mistake_title": "Why? One of these mistakes, pixel by pixel",
     "why.mistake_pick": "Mistake number (1: the most confident of {n})",
+    # fine-tuning a copy on the room's handwriting (pages/finetune_view.py, digitlab.finetune)
+    "finetune.title": "Fine-tune on our handwriting",
+    "finetune.intro": (
+        "Train a **copy** of this model a little more on saved drawings, mixed with {mix} sample images so that it "
+        "keeps reading MNIST. This model is not changed. About a quarter of the drawings are held out (never "
+        "trained on): the copy is measured on them, and on the official test set, before and after."),
+    "finetune.whose": "Whose drawings",
+    "finetune.whose.mine": "Mine ({n})",
+    "finetune.whose.class": "The class's ({n})",
+    "finetune.counts": "{usable} drawings this model reads: **{train}** to train on, **{heldout}** held out.",
+    "finetune.binary_note": "A 0-vs-1 model reads only the drawings of 0 and 1.",
+    "finetune.too_few": (
+        "Not enough drawings yet: {train} to train on and {heldout} held out; it needs at least {need_train} "
+        "and {need_heldout} (digits {digits}). Draw and save some more."),
+    "finetune.go_draw": "Draw and save digits",
+    "finetune.epochs": "Epochs",
+    "finetune.iterations": "Iterations",
+    "finetune.epochs_help": "How long the copy trains on. The learning rate is {factor}× this model's.",
+    "finetune.start": "Fine-tune a copy",
+    "finetune.started": "Fine-tuning job {job} queued: follow it on the Train page.",
+    "finetune.follow": "Follow it on the Train page",
+    "finetune.job": "Fine-tuning a copy of **{base}** on {n} drawings ({heldout} held out).",
+    "finetune.running": "Fine-tuning a copy of {base}",
+    "finetune.heldout_curve": "held-out drawings",
+    "finetune.m.heldout_acc": "Held-out accuracy",
+    "finetune.result_title": "Before and after fine-tuning",
+    "finetune.from": (
+        "A copy of **{base}** fine-tuned on {n} drawings ({whose}), each repeated {repeat}×, mixed with {mix} sample "
+        "images."),
+    "finetune.whose_class": "the class's",
+    "finetune.whose_one": "{owner}'s",
+    "finetune.whose_all": "all saved",
+    "finetune.col.set": "Measured on",
+    "finetune.col.before": "Before",
+    "finetune.col.after": "After",
+    "finetune.col.change": "Change",
+    "finetune.set.heldout": "held-out drawings ({n})",
+    "finetune.set.test": "official test set",
+    "finetune.points": "{sign}{v} points",
+    "finetune.no_test": "The official test set is not on this server (DIGITLAB_TEST_DATA): forgetting is not measured.",
+    "finetune.few_heldout": "Only {n} held-out drawings: one drawing moves the figure by {step}.",
+    "finetune.after_draw": "With {n} saved drawings you can fine-tune a model on them (Inspect page).",
+    "finetune.go_inspect": "Fine-tune a model on them",
 }

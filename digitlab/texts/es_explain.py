@@ -86,4 +86,48 @@ T = {
     "why.map.source_sample": "de la parte de validación de la muestra incluida",
     "why.mistake_title": "¿Por qué? Uno de estos errores, píxel a píxel",
     "why.mistake_pick": "Número de error (1: el más seguro de {n})",
+    # afinar una copia con la letra de la sala (pages/finetune_view.py, digitlab.finetune)
+    "finetune.title": "Afinar con nuestra letra",
+    "finetune.intro": (
+        "Entrena un poco más una **copia** de este modelo con dibujos guardados, mezclados con {mix} imágenes de la "
+        "muestra para que siga leyendo MNIST. Este modelo no cambia. Alrededor de una cuarta parte de los dibujos se "
+        "reserva (nunca se entrena con ellos): la copia se mide con ellos, y con el conjunto de prueba oficial, "
+        "antes y después."),
+    "finetune.whose": "De quién son los dibujos",
+    "finetune.whose.mine": "Míos ({n})",
+    "finetune.whose.class": "De la clase ({n})",
+    "finetune.counts": "{usable} dibujos que este modelo lee: **{train}** para entrenar, **{heldout}** reservados.",
+    "finetune.binary_note": "Un modelo de 0 contra 1 solo lee los dibujos de 0 y de 1.",
+    "finetune.too_few": (
+        "Aún no hay bastantes dibujos: {train} para entrenar y {heldout} reservados; hacen falta al menos "
+        "{need_train} y {need_heldout} (dígitos {digits}). Dibuja y guarda algunos más."),
+    "finetune.go_draw": "Dibujar y guardar dígitos",
+    "finetune.epochs": "Épocas",
+    "finetune.iterations": "Iteraciones",
+    "finetune.epochs_help": "Cuánto entrena la copia. La tasa de aprendizaje es {factor}× la de este modelo.",
+    "finetune.start": "Afinar una copia",
+    "finetune.started": "Trabajo de afinado {job} en cola: síguelo en la página Entrenar.",
+    "finetune.follow": "Seguirlo en la página Entrenar",
+    "finetune.job": "Afinando una copia de **{base}** con {n} dibujos ({heldout} reservados).",
+    "finetune.running": "Afinando una copia de {base}",
+    "finetune.heldout_curve": "dibujos reservados",
+    "finetune.m.heldout_acc": "Exactitud en reservados",
+    "finetune.result_title": "Antes y después del afinado",
+    "finetune.from": (
+        "Una copia de **{base}** afinada con {n} dibujos ({whose}), cada uno repetido {repeat}×, mezclados con {mix} "
+        "imágenes de la muestra."),
+    "finetune.whose_class": "de la clase",
+    "finetune.whose_one": "de {owner}",
+    "finetune.whose_all": "todos los guardados",
+    "finetune.col.set": "Medido con",
+    "finetune.col.before": "Antes",
+    "finetune.col.after": "Después",
+    "finetune.col.change": "Cambio",
+    "finetune.set.heldout": "dibujos reservados ({n})",
+    "finetune.set.test": "conjunto de prueba oficial",
+    "finetune.points": "{sign}{v} puntos",
+    "finetune.no_test": "El conjunto de prueba oficial no está en este servidor (DIGITLAB_TEST_DATA): no se mide lo olvidado.",
+    "finetune.few_heldout": "Solo {n} dibujos reservados: un dibujo mueve la cifra {step}.",
+    "finetune.after_draw": "Con {n} dibujos guardados puedes afinar un modelo con ellos (página Inspeccionar).",
+    "finetune.go_inspect": "Afinar un modelo con ellos",
 }
