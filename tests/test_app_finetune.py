@@ -16,11 +16,9 @@ from streamlit.testing.v1 import AppTest
 from digitlab import data, finetune, jobs, models, room, store, training
 from digitlab.evaluation import evaluate
 from pages.common import md
-from tests.conftest import REPO
 from tests.helpers import digitlab_home
-from tests.test_app_workshop import KEY, router_runs  # noqa: F401 - every run through app.py's router
+from tests.test_app_workshop import KEY, new_app, router_runs  # noqa: F401 - every run through app.py's router
 
-TIMEOUT = 90
 KINDS = list(models.REGISTRY)
 TINY = {"numpy-binary": {"iterations": 30}, "numpy-mlp": {"epochs": 2}, "numpy-cnn": {"epochs": 1, "max_train": 600},
         "sklearn-mlp": {"epochs": 2, "shift_copies": False},
@@ -55,16 +53,6 @@ def home(tmp_path_factory):
             assert final["type"] == "done" and final["model"] == f"base-{kind}-ft"
         yield h
     store._cache.clear()
-
-
-def new_app(lang="en", query=None) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
-    at.session_state["lang"] = lang
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def inspect(model: str, lang="en", at=None) -> AppTest:
